@@ -1,0 +1,19 @@
+/* The wasmlet subcommands. Each takes the arguments after its name
+ * (argv[0] is the subcommand) and returns the process exit status. */
+#ifndef WL_CLI_CLI_H
+#define WL_CLI_CLI_H
+
+#define WL_VERSION "0.1.0"
+
+/* Exit statuses of our own, chosen like docker/podman and timeout(1) so
+ * scripts can tell them from a module's own exit code. */
+enum {
+    WL_STATUS_TIMEOUT = 124, /* the module ran past --timeout */
+    WL_STATUS_FAILED = 125,  /* wasmlet itself failed (bad file, flags) */
+    WL_STATUS_TRAP = 134,    /* the module trapped (128 + SIGABRT) */
+};
+
+int wl_cmd_run(int argc, char **argv);
+int wl_cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,124 @@
+#include "runtime/engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runtime/engine_internal.h"
+#include "util/cleanup.h"
+
+struct wl_engine {
+    wasm_engine_t *engine;
+    pthread_t ticker;
+    bool ticker_started;
+    atomic_bool stop; /* written by wl_engine_free, read by the ticker */
+};
+
+static void *ticker_main(void *arg)
+{
+    struct wl_engine *e = arg;
+    const struct timespec tick = {0, WL_EPOCH_TICK_MS * 1000L * 1000L};
+
+    while (!atomic_load(&e->stop)) {
+        (void)nanosleep(&tick, NULL);
+        wasmtime_engine_increment_epoch(e->engine);
+    }
+    return NULL;
+}
+
+int wl_engine_new(struct wl_engine **ret, struct wl_error *err)
+{
+    struct wl_engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        return wl_error_set(err, ENOMEM, "create engine");
+
+    wasm_config_t *config = wasm_config_new();
+    if (!config) {
+        free(e);
+        return wl_error_set(err, ENOMEM, "create engine config");
+    }
+    wasmtime_config_epoch_interruption_set(config, true);
+    e->engine = wasm_engine_new_with_config(config); /* takes config */
+    if (!e->engine) {
+        free(e);
+        return wl_error_set(err, 0, "create wasmtime engine");
+    }
+    atomic_init(&e->stop, false);
+    int r = pthread_create(&e->ticker, NULL, ticker_main, e);
+    if (r != 0) {
+        wl_engine_free(e);
+        return wl_error_set(err, r, "start epoch ticker");
+    }
+    e->ticker_started = true;
+    *ret = e;
+    return 0;
+}
+
+void wl_engine_free(struct wl_engine *e)
+{
+    if (!e)
+        return;
+    if (e->ticker_started) {
+        atomic_store(&e->stop, true);
+        (void)pthread_join(e->ticker, NULL);
+    }
+    if (e->engine)
+        wasm_engine_delete(e->engine);
+    free(e);
+}
+
+const char *wl_engine_wasmtime_version(void) { return WASMTIME_VERSION; }
+
+wasm_engine_t *wl_engine_raw(struct wl_engine *engine)
+{
+    return engine->engine;
+}
+
+int wl_error_from_wasmtime(struct wl_error *err, wasmtime_error_t *error,
+                           const char *what)
+{
+    wasm_name_t msg;
+    wasmtime_error_message(error, &msg);
+    wasmtime_error_delete(error);
+    wl_error_set(err, 0, "%s: %.*s", what, (int)msg.size, msg.data);
+    wasm_byte_vec_delete(&msg);
+    return -1;
+}
+
+int wl_module_compile(struct wl_engine *engine, const uint8_t *wasm,
+                      size_t len, struct wl_module **ret, struct wl_error *err)
+{
+    static const uint8_t magic[4] = {0x00, 'a', 's', 'm'};
+
+    /* Say plainly what a wrong file is, instead of a parser offset. */
+    if (len < sizeof(magic) || memcmp(wasm, magic, sizeof(magic)) != 0)
+        return wl_error_set(err, 0,
+                            "not a WebAssembly module (no \\0asm header)");
+
+    wasmtime_module_t *module = NULL;
+    wasmtime_error_t *error =
+        wasmtime_module_new(engine->engine, wasm, len, &module);
+    if (error)
+        return wl_error_from_wasmtime(err, error, "compile");
+
+    struct wl_module *m = malloc(sizeof(*m));
+    if (!m) {
+        wasmtime_module_delete(module);
+        return wl_error_set(err, ENOMEM, "compile");
+    }
+    m->module = module;
+    *ret = m;
+    return 0;
+}
+
+void wl_module_free(struct wl_module *m)
+{
+    if (!m)
+        return;
+    wasmtime_module_delete(m->module);
+    free(m);
+}

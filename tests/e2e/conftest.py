@@ -1,0 +1,437 @@
+"""Shared fixtures for wasmlet's end-to-end tests.
+
+One real control plane (scripts/cluster.sh) and two registries
+(scripts/registry.sh: plain, and TLS + basic auth) per test session, each in
+its own temporary directory on free ports, so a session never touches a
+developer's default cluster (or another session's). They are always stopped
+and purged at the end, and the session fails if a process outlives them.
+
+Environment:
+  WL_BUILD_DIR   meson build dir (default: <repo>/build); test modules are
+                 taken from $WL_BUILD_DIR/tests/wasm/*.wasm
+  WL_K8S_BIN     Kubernetes binaries (default: the pinned cache, scripts/lib.sh)
+  WL_ETCD        etcd binary (default: the pinned cache, scripts/lib.sh)
+"""
+
+import base64
+import hashlib
+import json
+import os
+import pathlib
+import random
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "scripts"
+
+# The smallest valid WebAssembly module: magic and version, no sections.
+MINIMAL_WASM = b"\0asm\x01\0\0\0"
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+WASM_CONFIG = "application/vnd.wasm.config.v0+json"
+WASM_LAYER = "application/wasm"
+
+# Ports of a developer's default cluster and registries; never hand these out.
+_DEFAULT_PORTS = {23790, 23800, 26443, 20257, 20259, 25000, 25001}
+_handed_out = set()
+
+
+def run(cmd, *, env=None, timeout=120, check=True, input=None):
+    """Run a command; on failure raise with its output in the message."""
+    try:
+        proc = subprocess.run(
+            [str(c) for c in cmd],
+            env=env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(
+            f"timed out after {timeout}s: {' '.join(map(str, cmd))}\n"
+            f"stdout:\n{e.stdout}\nstderr:\n{e.stderr}"
+        ) from None
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"exit {proc.returncode}: {' '.join(map(str, cmd))}\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc
+
+
+def _lib_settings():
+    """WL_K8S_BIN and WL_ETCD as scripts/lib.sh resolves them (env wins)."""
+    out = run(
+        [
+            "bash",
+            "-c",
+            'set -eu; source "$1"; printf "%s\\n%s\\n" "$WL_K8S_BIN" "$WL_ETCD"',
+            "lib",
+            SCRIPTS / "lib.sh",
+        ]
+    ).stdout.splitlines()
+    return pathlib.Path(out[0]), pathlib.Path(out[1])
+
+
+def alloc_ports(n):
+    """n distinct free TCP ports on 127.0.0.1, outside the kernel's ephemeral
+    range (so an outgoing connection cannot take one before its server binds)
+    and never the defaults of a developer's own cluster."""
+    try:
+        lo, hi = map(
+            int, pathlib.Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        )
+    except (OSError, ValueError):
+        lo, hi = 32768, 60999
+    candidates = [
+        p
+        for p in range(20000, 65000)
+        if not lo <= p <= hi and p not in _DEFAULT_PORTS and p not in _handed_out
+    ]
+    random.shuffle(candidates)
+    ports = []
+    for p in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+        ports.append(p)
+        _handed_out.add(p)
+        if len(ports) == n:
+            return ports
+    raise AssertionError(f"could not find {n} free ports on 127.0.0.1")
+
+
+def _require_file(path, what):
+    if not pathlib.Path(path).is_file() or not os.access(path, os.X_OK):
+        pytest.fail(
+            f"{what} not found at {path}: run scripts/deps.sh "
+            "(or point WL_K8S_BIN / WL_ETCD at existing builds)",
+            pytrace=False,
+        )
+
+
+def _pid_alive(pid):
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.fixture(scope="session")
+def sh():
+    """run(cmd, env=, timeout=, check=, input=): a CompletedProcess, raising
+    with the command's output when it fails."""
+    return run
+
+
+@pytest.fixture(scope="session")
+def ports():
+    """alloc_ports(n) for tests that need more free ports (a kubelet port...)."""
+    return alloc_ports
+
+
+@pytest.fixture(scope="session")
+def build_dir():
+    return pathlib.Path(os.environ.get("WL_BUILD_DIR", ROOT / "build"))
+
+
+@pytest.fixture(scope="session")
+def wasm_module(build_dir):
+    """Bytes of a small wasm module: the smallest built test module under
+    $WL_BUILD_DIR/tests/wasm, else the minimal valid module."""
+    built = sorted(
+        (p for p in (build_dir / "tests" / "wasm").glob("*.wasm") if p.is_file()),
+        key=lambda p: (p.stat().st_size, p.name),
+    )
+    data = built[0].read_bytes() if built else MINIMAL_WASM
+    assert data[:8] == MINIMAL_WASM, f"{built[0]} is not a wasm module (version 1)"
+    return data
+
+
+# ---------------------------------------------------------------- cluster
+
+
+class Cluster:
+    """A control plane started by scripts/cluster.sh."""
+
+    COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+    def __init__(self, directory, k8s_bin, etcd):
+        self.dir = pathlib.Path(directory)
+        self.k8s_bin = k8s_bin
+        self.kubectl_bin = k8s_bin / "kubectl"
+        etcd_port, peer_port, api_port, kcm_port, sched_port = alloc_ports(5)
+        self.ports = {
+            "WL_ETCD_PORT": etcd_port,
+            "WL_ETCD_PEER_PORT": peer_port,
+            "WL_APISERVER_PORT": api_port,
+            "WL_KCM_PORT": kcm_port,
+            "WL_SCHED_PORT": sched_port,
+        }
+        self.env = dict(os.environ)
+        self.env.pop("KUBECONFIG", None)
+        self.env.update({k: str(v) for k, v in self.ports.items()})
+        self.env.update(
+            WL_CLUSTER_DIR=str(self.dir), WL_K8S_BIN=str(k8s_bin), WL_ETCD=str(etcd)
+        )
+        self.server = f"https://127.0.0.1:{api_port}"
+        self.kubeconfig = self.dir / "admin.kubeconfig"
+        self.bootstrap_kubeconfig = self.dir / "bootstrap.kubeconfig"
+        self.ca = self.dir / "pki" / "ca.crt"
+        self.logs = self.dir / "logs"
+
+    def script(self, *args, check=True, timeout=300):
+        return run([SCRIPTS / "cluster.sh", *args], env=self.env, timeout=timeout, check=check)
+
+    def kubectl(self, *args, kubeconfig=None, check=True, input=None, timeout=60):
+        return run(
+            [
+                self.kubectl_bin,
+                "--kubeconfig",
+                kubeconfig or self.kubeconfig,
+                "--request-timeout=30s",
+                *args,
+            ],
+            env=self.env,
+            check=check,
+            input=input,
+            timeout=timeout,
+        )
+
+    def pids(self):
+        """Component name -> pid, for every pid file present."""
+        out = {}
+        for name in self.COMPONENTS:
+            f = self.dir / "run" / f"{name}.pid"
+            if f.exists():
+                out[name] = int(f.read_text().strip())
+        return out
+
+    def bootstrap_token(self):
+        return (self.dir / "pki" / "bootstrap-token").read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    k8s_bin, etcd = _lib_settings()
+    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"):
+        _require_file(k8s_bin / name, name)
+    _require_file(etcd, "etcd")
+
+    c = Cluster(tmp_path_factory.mktemp("cluster"), k8s_bin, etcd)
+    keep_logs = tmp_path_factory.getbasetemp() / "cluster-logs"
+    seen = {}
+    try:
+        t0 = time.monotonic()
+        proc = c.script("start", check=False)
+        seen.update(c.pids())
+        if proc.returncode != 0:
+            pytest.fail(
+                f"scripts/cluster.sh start failed (exit {proc.returncode}); "
+                f"logs will be kept in {keep_logs}\n"
+                f"{proc.stderr}",
+                pytrace=False,
+            )
+        sys.stderr.write(f"\ncluster started in {time.monotonic() - t0:.1f}s at {c.server}\n")
+        yield c
+    finally:
+        seen.update(c.pids())
+        stop = c.script("stop", check=False)
+        # Keep the logs (pytest keeps the last few base temp dirs), then purge.
+        if c.logs.is_dir():
+            shutil.copytree(c.logs, keep_logs, dirs_exist_ok=True)
+            sys.stderr.write(f"\ncluster logs kept in {keep_logs}\n")
+        if stop.returncode == 0:
+            stop = c.script("stop", "--purge", check=False)
+        left = {n: p for n, p in seen.items() if _pid_alive(p)}
+        for pid in left.values():
+            os.kill(pid, 9)
+        if stop.returncode != 0 or left:
+            pytest.fail(
+                f"cluster teardown: stop exit {stop.returncode}, still running: {left}\n"
+                f"{stop.stderr}",
+                pytrace=False,
+            )
+
+
+# ---------------------------------------------------------------- registries
+
+
+class Registry:
+    """A registry started by scripts/registry.sh, with a small OCI
+    distribution client (urllib, TLS always verified)."""
+
+    def __init__(self, base_dir, tls):
+        self.tls = tls
+        self.base_dir = pathlib.Path(base_dir)  # WL_REGISTRY_DIR
+        self.dir = pathlib.Path(f"{base_dir}-tls") if tls else self.base_dir
+        self.port = alloc_ports(1)[0]
+        self.host = f"127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{self.host}"
+        self.user = "wasmlet"
+        self.password = "wasmlet-secret"
+        self.ca = self.dir / "ca.crt" if tls else None
+        self.flag = ["--tls-auth"] if tls else []
+        self.env = dict(os.environ)
+        self.env.update(
+            WL_REGISTRY_DIR=str(self.base_dir),
+            WL_REGISTRY_USER=self.user,
+            WL_REGISTRY_PASSWORD=self.password,
+        )
+        self.env["WL_REGISTRY_TLS_PORT" if tls else "WL_REGISTRY_PORT"] = str(self.port)
+
+    def script(self, command, *args, check=True, timeout=60):
+        return run(
+            [SCRIPTS / "registry.sh", command, *self.flag, *args],
+            env=self.env,
+            timeout=timeout,
+            check=check,
+        )
+
+    def pid(self):
+        f = self.dir / "registry.pid"
+        return int(f.read_text().strip()) if f.exists() else None
+
+    def ssl_context(self):
+        ctx = ssl.create_default_context(cafile=str(self.ca))
+        assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+        return ctx
+
+    def request(self, method, path, data=None, headers=None, auth=True, context=None):
+        """(status, headers, body) of one request. auth: True for this
+        registry's credentials (TLS registry only), False for none, or a
+        (user, password) pair. Non-2xx answers are returned, not raised."""
+        url = path if path.startswith(("http://", "https://")) else self.url + path
+        req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+        if auth is True:
+            auth = (self.user, self.password) if self.tls else None
+        if auth:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
+        handlers = [urllib.request.ProxyHandler({})]
+        if self.tls:
+            handlers.append(urllib.request.HTTPSHandler(context=context or self.ssl_context()))
+        opener = urllib.request.build_opener(*handlers)
+        try:
+            with opener.open(req, timeout=30) as resp:
+                return resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as e:
+            with e:
+                return e.code, e.headers, e.read()
+
+    def push_blob(self, repo, data, auth=True):
+        """Upload a blob (POST then monolithic PUT); returns its digest."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        status, headers, body = self.request("POST", f"/v2/{repo}/blobs/uploads/", auth=auth)
+        assert status == 202, f"POST upload: {status} {body!r}"
+        location = urllib.parse.urljoin(self.url + "/", headers["Location"])
+        sep = "&" if "?" in location else "?"
+        status, headers, body = self.request(
+            "PUT",
+            f"{location}{sep}digest={urllib.parse.quote(digest)}",
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+            auth=auth,
+        )
+        assert status == 201, f"PUT blob: {status} {body!r}"
+        assert headers["Docker-Content-Digest"] == digest
+        return digest
+
+    def push_wasm(self, repo, tag, wasm, auth=True):
+        """Publish wasm as a CNCF wasm artifact (OCI manifest, config
+        application/vnd.wasm.config.v0+json, one application/wasm layer).
+        Returns the manifest's bytes and digest and the blobs' digests."""
+        config = b"{}"
+        config_digest = self.push_blob(repo, config, auth=auth)
+        layer_digest = self.push_blob(repo, wasm, auth=auth)
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": WASM_CONFIG, "digest": config_digest, "size": len(config)},
+                "layers": [
+                    {
+                        "mediaType": WASM_LAYER,
+                        "digest": layer_digest,
+                        "size": len(wasm),
+                        "annotations": {"org.opencontainers.image.title": "module.wasm"},
+                    }
+                ],
+            },
+            separators=(",", ":"),
+        ).encode()
+        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        status, headers, body = self.request(
+            "PUT",
+            f"/v2/{repo}/manifests/{tag}",
+            data=manifest,
+            headers={"Content-Type": OCI_MANIFEST},
+            auth=auth,
+        )
+        assert status == 201, f"PUT manifest: {status} {body!r}"
+        assert headers["Docker-Content-Digest"] == digest
+        return {
+            "manifest": manifest,
+            "digest": digest,
+            "config_digest": config_digest,
+            "layer_digest": layer_digest,
+            "reference": f"{self.host}/{repo}:{tag}",
+        }
+
+
+def _registry_fixture(base_dir, tls):
+    r = Registry(base_dir, tls)
+    pid = None
+    try:
+        proc = r.script("start", check=False)
+        pid = r.pid()
+        if proc.returncode != 0:
+            pytest.fail(
+                f"scripts/registry.sh start {' '.join(r.flag)} failed (exit {proc.returncode})\n"
+                f"{proc.stderr}",
+                pytrace=False,
+            )
+        yield r
+    finally:
+        pid = r.pid() or pid
+        stop = r.script("stop", "--purge", check=False)
+        left = pid is not None and _pid_alive(pid)
+        if left:
+            os.kill(pid, 9)
+        if stop.returncode != 0 or left:
+            pytest.fail(
+                f"registry teardown: stop exit {stop.returncode}, pid {pid} left running: {left}\n"
+                f"{stop.stderr}",
+                pytrace=False,
+            )
+
+
+@pytest.fixture(scope="session")
+def _registry_base(tmp_path_factory):
+    return tmp_path_factory.mktemp("registry") / "registry"
+
+
+@pytest.fixture(scope="session")
+def registry(_registry_base):
+    """The plain registry: HTTP, anonymous, delete enabled."""
+    yield from _registry_fixture(_registry_base, tls=False)
+
+
+@pytest.fixture(scope="session")
+def tls_registry(_registry_base):
+    """The TLS + basic-auth registry (certificate from its own CA, r.ca)."""
+    yield from _registry_fixture(_registry_base, tls=True)

@@ -1,0 +1,129 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "util/fileio.h"
+
+static char dir[] = "/tmp/wl-test-fileio-XXXXXX";
+
+static int count_entries(void)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_write_atomic_creates_and_replaces(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    CHECK(dfd >= 0);
+    CHECK_INT(wl_file_write_atomic(dfd, "state", "one", 3, 0600, &err), 0);
+    CHECK_INT(wl_file_write_atomic(dfd, "state", "second", 6, 0600, &err), 0);
+
+    uint8_t *data = NULL;
+    size_t len = 0;
+    CHECK_INT(wl_file_read(dfd, "state", 100, &data, &len, &err), 0);
+    close(dfd);
+    CHECK_INT(len, 6);
+    CHECK_STR((char *)data, "second");
+    free(data);
+    CHECK_INT(count_entries(), 1); /* no temp file left behind */
+
+    struct stat st;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/state", dir);
+    CHECK_INT(stat(path, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+}
+
+static void test_write_atomic_failure_leaves_target_alone(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    CHECK(dfd >= 0);
+    CHECK_INT(wl_file_write_atomic(dfd, "keep", "old", 3, 0600, &err), 0);
+    /* The temp file cannot be created in a directory that does not exist. */
+    CHECK_INT(wl_file_write_atomic(dfd, "missing/keep", "x", 1, 0600, &err),
+              -1);
+    CHECK_CONTAINS(err.msg, "No such file or directory");
+    wl_error_clear(&err);
+
+    uint8_t *data = NULL;
+    size_t len = 0;
+    CHECK_INT(wl_file_read(dfd, "keep", 100, &data, &len, &err), 0);
+    close(dfd);
+    CHECK_STR((char *)data, "old");
+    free(data);
+}
+
+static void test_read_refuses_file_over_limit(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    CHECK_INT(wl_file_write_atomic(dfd, "big", "0123456789", 10, 0600, &err),
+              0);
+    uint8_t *data = (uint8_t *)"untouched";
+    size_t len = 77;
+    CHECK_INT(wl_file_read(dfd, "big", 9, &data, &len, &err), -1);
+    close(dfd);
+    CHECK_CONTAINS(err.msg, "10 bytes is over the limit of 9");
+    CHECK_STR((char *)data, "untouched");
+    CHECK_INT(len, 77);
+    wl_error_clear(&err);
+}
+
+static void test_read_refuses_directory(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    CHECK_INT(wl_file_read(AT_FDCWD, dir, 100, &data, &len, &err), -1);
+    CHECK_CONTAINS(err.msg, "not a regular file");
+    wl_error_clear(&err);
+}
+
+static void test_read_missing_file_names_it(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    CHECK_INT(wl_file_read(AT_FDCWD, "/nonexistent/x.wasm", 100, &data, &len,
+                           &err),
+              -1);
+    CHECK_STR(err.msg, "open /nonexistent/x.wasm: No such file or directory");
+    wl_error_clear(&err);
+}
+
+static void cleanup(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static void setup(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    atexit(cleanup);
+}
+
+static void test_setup(void) { setup(); }
+
+WL_TEST_MAIN(WL_T(test_setup), WL_T(test_write_atomic_creates_and_replaces),
+             WL_T(test_write_atomic_failure_leaves_target_alone),
+             WL_T(test_read_refuses_file_over_limit),
+             WL_T(test_read_refuses_directory),
+             WL_T(test_read_missing_file_names_it))
