@@ -9,6 +9,17 @@
 #include <time.h>
 
 #include "runtime/engine_internal.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define WL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WL_TSAN 1
+#endif
+#endif
+#ifndef WL_TSAN
+#define WL_TSAN 0
+#endif
 #include "util/cleanup.h"
 
 struct wl_engine {
@@ -42,6 +53,17 @@ int wl_engine_new(struct wl_engine **ret, struct wl_error *err)
         return wl_error_set(err, ENOMEM, "create engine config");
     }
     wasmtime_config_epoch_interruption_set(config, true);
+#if WL_TSAN
+    /* ThreadSanitizer cannot see the synchronisation inside wasmtime's
+     * uninstrumented Rust, so its compile threads show up as races; with
+     * parallel compilation off wasmtime starts no compile threads. Traps
+     * by signal handler (allocating inside it, as TSan reports) become
+     * explicit checks in the generated code. What remains of wasmtime's
+     * own threads (WASI's tokio blocking pool) is named in
+     * tests/tsan.supp. */
+    wasmtime_config_parallel_compilation_set(config, false);
+    wasmtime_config_signals_based_traps_set(config, false);
+#endif
     e->engine = wasm_engine_new_with_config(config); /* takes config */
     if (!e->engine) {
         free(e);
