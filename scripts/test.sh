@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs/refreshes dependencies,
+# builds wasmlet with gcc and with clang, runs the unit tests plain, under
+# ASan+UBSan and under TSan, runs each fuzz target for a short while, then
+# the end-to-end suite (real kube-apiserver, etcd, scheduler,
+# controller-manager, docker-registry, kubectl). Ends with one line:
+#   N passed, N failed
+#
+# Env: WL_FUZZ_SECONDS (default 20 per target), WL_SKIP_DEPS=1 to trust the
+# cache as it is.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$WL_ROOT"
+
+passed=0 failed=0
+failures=()
+t_start=$SECONDS
+phase_t=0
+
+phase() { phase_t=$SECONDS; wl_log "$*"; }
+phase_end() { wl_log "  ($((SECONDS - phase_t)) s)"; }
+ok() { passed=$((passed + ${2:-1})); }
+bad() { failed=$((failed + ${2:-1})); failures+=("$1"); }
+
+# count_meson DIR LABEL: adds a meson test run's counts from its JSON log.
+count_meson() {
+    local log=$1/meson-logs/testlog.json n_ok n_fail
+    n_ok=$(grep -c '"result": "OK"' "$log" 2>/dev/null) || n_ok=0
+    n_fail=$(grep -vc '"result": "OK"' "$log" 2>/dev/null) || n_fail=0
+    ok "$2" "$n_ok"
+    ((n_fail == 0)) || bad "$2 ($n_fail failed)" "$n_fail"
+}
+
+# count_pytest LOG LABEL: adds pytest's summary counts.
+count_pytest() {
+    local line n
+    line=$(tail -n 1 "$1")
+    n=$(grep -o '[0-9]* passed' <<<"$line" | cut -d' ' -f1)
+    ok "$2" "${n:-0}"
+    for what in failed error errors; do
+        n=$(grep -o "[0-9]* $what" <<<"$line" | cut -d' ' -f1)
+        [[ -z $n ]] || bad "$2 ($n $what)" "$n"
+    done
+    # A run that could not even start counts as a failure, never as 0/0.
+    grep -qE '[0-9]+ (passed|failed)' <<<"$line" || bad "$2 (did not run)"
+}
+
+# build_and_test DIR LABEL ENV... -- MESON_SETUP_ARGS...
+build_and_test() {
+    local dir=$1 label=$2
+    shift 2
+    local envs=()
+    while [[ $1 != -- ]]; do envs+=("$1"); shift; done
+    shift
+    phase "build + unit tests: $label"
+    rm -rf "$dir"
+    if ! env "${envs[@]}" meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 ||
+        ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+        tail -n 30 "$dir.setup.log" "$dir.build.log" 2>/dev/null >&2
+        bad "$label: build"
+        return 1
+    fi
+    env "${envs[@]}" meson test -C "$dir" --print-errorlogs >"$dir.test.log" 2>&1 ||
+        tail -n 40 "$dir.test.log" >&2
+    count_meson "$dir" "$label: unit"
+    phase_end
+}
+
+main() {
+    if [[ ${WL_SKIP_DEPS:-0} != 1 ]]; then
+        phase "dependencies"
+        bash scripts/deps.sh || { bad "deps"; summary; }
+        phase_end
+    fi
+
+    phase "banned functions (sprintf strcpy strcat atoi strtok gets)"
+    if grep -rnwE 'sprintf|vsprintf|strcpy|strcat|atoi|strtok|gets' src; then
+        bad "banned functions in src/"
+    else
+        ok
+    fi
+
+    # Sanitizer runtime settings: wasmtime installs its own signal handlers
+    # for traps; TSan needs the suppressions for wasmtime's Rust threads.
+    local asan="ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:detect_leaks=1:abort_on_error=1"
+    local ubsan="UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
+    local tsan="TSAN_OPTIONS=suppressions=$WL_ROOT/tests/tsan.supp:halt_on_error=1"
+
+    build_and_test build gcc CC=gcc --
+    build_and_test build-clang clang CC=clang-14 --
+    build_and_test build-asan asan+ubsan CC=clang-14 "$asan" "$ubsan" -- \
+        -Db_sanitize=address,undefined -Db_lundef=false
+    build_and_test build-tsan tsan CC=clang-14 "$tsan" -- \
+        -Db_sanitize=thread -Db_lundef=false
+
+    phase "fuzz targets (${WL_FUZZ_SECONDS:-20} s each)"
+    rm -rf build-fuzz
+    if CC=clang-14 meson setup build-fuzz -Dfuzz=true -Dwasm_tests=false \
+        -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dc_args=-fsanitize=fuzzer-no-link >build-fuzz.setup.log 2>&1 &&
+        ninja -C build-fuzz >build-fuzz.build.log 2>&1; then
+        for target in tests/fuzz/corpus/*/; do
+            local name work
+            name=$(basename "$target")
+            work=$(mktemp -d)
+            if env "$asan" "$ubsan" "build-fuzz/tests/fuzz/fuzz_$name" \
+                -max_total_time="${WL_FUZZ_SECONDS:-20}" -rss_limit_mb=4096 \
+                -artifact_prefix="build-fuzz/crash-$name-" "$work" "$target" \
+                >"build-fuzz/fuzz-$name.log" 2>&1; then
+                ok
+            else
+                tail -n 30 "build-fuzz/fuzz-$name.log" >&2
+                bad "fuzz $name"
+            fi
+            rm -rf "$work"
+        done
+    else
+        tail -n 30 build-fuzz.build.log >&2
+        bad "fuzz: build"
+    fi
+    phase_end
+
+    phase "end-to-end (real cluster, registry, kubectl)"
+    python3=/usr/bin/python3
+    WL_BUILD_DIR=$WL_ROOT/build $python3 -m pytest -v -p no:cacheprovider \
+        tests/e2e 2>&1 | tee build/e2e.log | grep -E 'PASSED|FAILED|ERROR' >&2
+    count_pytest build/e2e.log "e2e"
+    phase_end
+
+    phase "end-to-end CLI tests under ASan+UBSan"
+    env "$asan" "$ubsan" WL_BUILD_DIR=$WL_ROOT/build \
+        WL_WASMLET=$WL_ROOT/build-asan/wasmlet $python3 -m pytest -q \
+        -p no:cacheprovider tests/e2e/test_cli_run.py >build/e2e-asan.log 2>&1
+    tail -n 3 build/e2e-asan.log >&2
+    count_pytest build/e2e-asan.log "e2e cli (asan)"
+    phase_end
+
+    summary
+}
+
+summary() {
+    wl_log "total time $((SECONDS - t_start)) s"
+    for f in "${failures[@]}"; do
+        printf 'FAILED: %s\n' "$f"
+    done
+    printf '%d passed, %d failed\n' "$passed" "$failed"
+    ((failed == 0))
+    exit
+}
+
+main "$@"
