@@ -31,7 +31,6 @@ declare -A PORT_DEFAULTS=(
 	[WL_KCM_PORT]=20257
 	[WL_SCHED_PORT]=20259
 )
-declare -A PORT_FROM_ENV=()
 
 # Components in start order; stop goes in reverse.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler)
@@ -58,7 +57,7 @@ load_ports() {
 	fi
 	for k in "${PORT_VARS[@]}"; do
 		if [[ -n ${!k:-} ]]; then
-			PORT_FROM_ENV[$k]=1
+			: # set in the environment
 		elif [[ -n ${saved[$k]:-} ]]; then
 			printf -v "$k" '%s' "${saved[$k]}"
 		else
@@ -169,13 +168,14 @@ ossl() {
 }
 new_key() { ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
 
+# make_ca NAME CN
 make_ca() {
-	local crt=$PKI/ca.crt key=$PKI/ca.key
+	local crt=$PKI/$1.crt key=$PKI/$1.key
 	[[ -s $crt && -s $key ]] && return 0
-	wl_log "generating cluster CA"
+	wl_log "generating CA $1"
 	new_key "$key.tmp"
 	ossl req -x509 -new -key "$key.tmp" -sha256 -days 3650 \
-		-subj "/CN=wasmlet-local-cluster-ca" -out "$crt.tmp" \
+		-subj "/CN=$2" -out "$crt.tmp" \
 		-config /dev/null \
 		-addext "basicConstraints=critical,CA:TRUE" \
 		-addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
@@ -184,9 +184,10 @@ make_ca() {
 	mv -f "$crt.tmp" "$crt"
 }
 
-# make_cert NAME SUBJECT EKU [SAN]: a leaf certificate signed by the cluster CA.
+# make_cert NAME SUBJECT EKU [SAN [CA]]: a leaf certificate signed by CA
+# (default: the cluster CA).
 make_cert() {
-	local name=$1 subj=$2 eku=$3 san=${4:-} crt=$PKI/$1.crt key=$PKI/$1.key
+	local name=$1 subj=$2 eku=$3 san=${4:-} ca=${5:-ca} crt=$PKI/$1.crt key=$PKI/$1.key
 	[[ -s $crt && -s $key ]] && return 0
 	wl_log "generating certificate $name ($subj)"
 	local ext=$PKI/$name.ext
@@ -200,7 +201,7 @@ make_cert() {
 	} >"$ext"
 	new_key "$key.tmp"
 	ossl req -new -key "$key.tmp" -subj "$subj" -out "$PKI/$name.csr" -config /dev/null
-	ossl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
+	ossl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" \
 		-set_serial "0x$(openssl rand -hex 16)" -days 3650 -sha256 \
 		-extfile "$ext" -extensions v3 -out "$crt.tmp"
 	rm -f "$PKI/$name.csr" "$ext"
@@ -211,13 +212,17 @@ make_cert() {
 make_pki() {
 	(
 		umask 077
-		make_ca
+		make_ca ca wasmlet-local-cluster-ca
 		make_cert apiserver "/CN=kube-apiserver" serverAuth \
 			"IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
 		make_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
 		make_cert admin "/O=system:masters/CN=wasmlet-admin" clientAuth
 		make_cert kube-controller-manager "/CN=system:kube-controller-manager" clientAuth
 		make_cert kube-scheduler "/CN=system:kube-scheduler" clientAuth
+		# The aggregation layer's request-header authentication, as kubeadm
+		# sets it up; the controller manager and scheduler read it too.
+		make_ca front-proxy-ca wasmlet-local-front-proxy-ca
+		make_cert front-proxy-client "/CN=front-proxy-client" clientAuth "" front-proxy-ca
 		# Serving certificate for the controller-manager's and scheduler's
 		# secure ports, so their /healthz can be checked with verification.
 		make_cert local-serving "/CN=wasmlet-local-serving" serverAuth "IP:127.0.0.1,DNS:localhost"
@@ -367,7 +372,13 @@ start_apiserver() {
 		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
 		--service-account-key-file="$PKI/sa.pub" \
 		--service-account-signing-key-file="$PKI/sa.key" \
-		--cert-dir="$D/run/apiserver-certs" \
+		--requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+		--requestheader-allowed-names=front-proxy-client \
+		--requestheader-username-headers=X-Remote-User \
+		--requestheader-group-headers=X-Remote-Group \
+		--requestheader-extra-headers-prefix=X-Remote-Extra- \
+		--proxy-client-cert-file="$PKI/front-proxy-client.crt" \
+		--proxy-client-key-file="$PKI/front-proxy-client.key" \
 		--profiling=false \
 		--v="$WL_CLUSTER_VERBOSITY" \
 		"${extra[@]}"
@@ -496,16 +507,48 @@ all_running() {
 	for c in "${COMPONENTS[@]}"; do running "$c" || return 1; done
 }
 
+any_running() {
+	local c
+	for c in "${COMPONENTS[@]}"; do running "$c" && return 0; done
+	return 1
+}
+
+# While any component runs, the ports it was started with stay: a port from
+# the environment that differs is ignored, with a warning.
+pin_running_ports() {
+	local k v
+	while IFS='=' read -r k v; do
+		[[ " ${PORT_VARS[*]} " == *" $k "* ]] || continue
+		if [[ ${!k} != "$v" ]]; then
+			wl_log "warning: $k=${!k} ignored: the running cluster uses $v"
+			printf -v "$k" '%s' "$v"
+		fi
+	done <"$D/ports.env"
+}
+
 lock_dir() {
 	exec 9>"$D/.lock"
 	flock -w "$WL_CLUSTER_START_TIMEOUT" 9 || wl_die "another scripts/cluster.sh holds $D/.lock"
 }
 
-ensure_port_free() {
-	local var=$1 port=${!1} name=$2
-	if port_in_use "$port"; then
-		wl_die "cannot start $name: 127.0.0.1:$port is already in use (set $var to another port)"
-	fi
+# Before anything is made or started: the ports of every component that is
+# not running yet must be free.
+preflight_ports() {
+	local c var
+	declare -A vars=(
+		[etcd]="WL_ETCD_PORT WL_ETCD_PEER_PORT"
+		[kube-apiserver]=WL_APISERVER_PORT
+		[kube-controller-manager]=WL_KCM_PORT
+		[kube-scheduler]=WL_SCHED_PORT
+	)
+	for c in "${COMPONENTS[@]}"; do
+		running "$c" && continue
+		for var in ${vars[$c]}; do
+			if port_in_use "${!var}"; then
+				wl_die "cannot start $c: 127.0.0.1:${!var} is already in use (set $var to another port)"
+			fi
+		done
+	done
 }
 
 START_OK=0
@@ -532,20 +575,19 @@ cmd_start() {
 	fi
 	chmod 700 "$D"
 	mkdir -p "$PKI" "$LOGS" "$RUN" "$D/etcd"
+	chmod 700 "$PKI" "$D/etcd"
 	lock_dir
 	load_ports
 
+	if any_running && [[ -f $D/ports.env ]]; then
+		pin_running_ports
+	fi
 	if all_running && api_ready; then
-		local k
-		for k in "${PORT_VARS[@]}"; do
-			if [[ -n ${PORT_FROM_ENV[$k]:-} ]] && ! grep -qx "$k=${!k}" "$D/ports.env"; then
-				wl_log "warning: $k=${!k} ignored: the running cluster uses $(grep "^$k=" "$D/ports.env")"
-			fi
-		done
-		wl_log "cluster already running in $D (apiserver https://127.0.0.1:$(grep '^WL_APISERVER_PORT=' "$D/ports.env" | cut -d= -f2))"
+		wl_log "cluster already running in $D (apiserver https://127.0.0.1:$WL_APISERVER_PORT)"
 		return 0
 	fi
 
+	preflight_ports
 	local t0=$SECONDS
 	DEADLINE=$((SECONDS + WL_CLUSTER_START_TIMEOUT))
 	trap on_start_exit EXIT
@@ -555,15 +597,12 @@ cmd_start() {
 	write_kubeconfigs
 
 	if ! running etcd; then
-		ensure_port_free WL_ETCD_PORT etcd
-		ensure_port_free WL_ETCD_PEER_PORT etcd
 		wl_log "starting etcd on 127.0.0.1:$WL_ETCD_PORT (log $LOGS/etcd.log)"
 		start_etcd
 	fi
 	wait_until "etcd to be healthy" etcd etcd_healthy
 
 	if ! running kube-apiserver; then
-		ensure_port_free WL_APISERVER_PORT kube-apiserver
 		wl_log "starting kube-apiserver on https://127.0.0.1:$WL_APISERVER_PORT (log $LOGS/kube-apiserver.log)"
 		start_apiserver
 	fi
@@ -572,12 +611,10 @@ cmd_start() {
 	apply_bootstrap_objects || wl_die "could not create the bootstrap token and RBAC bindings"
 
 	if ! running kube-controller-manager; then
-		ensure_port_free WL_KCM_PORT kube-controller-manager
 		wl_log "starting kube-controller-manager on 127.0.0.1:$WL_KCM_PORT (log $LOGS/kube-controller-manager.log)"
 		start_kcm
 	fi
 	if ! running kube-scheduler; then
-		ensure_port_free WL_SCHED_PORT kube-scheduler
 		wl_log "starting kube-scheduler on 127.0.0.1:$WL_SCHED_PORT (log $LOGS/kube-scheduler.log)"
 		start_scheduler
 	fi

@@ -158,6 +158,49 @@ def test_node_client_csr_is_auto_approved_and_signed(cluster, sh, tmp_path):
         cluster.kubectl("delete", "csr", name, "--ignore-not-found")
 
 
+def test_scheduler_binds_a_pod_to_the_only_node(cluster):
+    """kube-scheduler works: a pod lands on a (kubelet-less) Node object."""
+    node, pod = "wasmlet-smoke-fake-node", "wasmlet-smoke-scheduled"
+    objs = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {"name": node, "labels": {"wasmlet.dev/smoke": "true"}},
+                "status": {"capacity": {"cpu": "1", "memory": "1Gi", "pods": "10"}},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": pod, "namespace": "default"},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "nodeSelector": {"wasmlet.dev/smoke": "true"},
+                    "tolerations": [{"operator": "Exists"}],
+                    "containers": [{"name": "c", "image": "example.invalid/none:1"}],
+                },
+            },
+        ],
+    }
+    try:
+        cluster.kubectl("create", "-f", "-", input=json.dumps(objs))
+        deadline = time.monotonic() + 30
+        while True:
+            got = cluster.kubectl("-n", "default", "get", "pod", pod, "-o",
+                                  "jsonpath={.spec.nodeName}").stdout
+            if got:
+                break
+            assert time.monotonic() < deadline, "pod never scheduled"
+            time.sleep(0.3)
+        assert got == node
+    finally:
+        cluster.kubectl("-n", "default", "delete", "pod", pod, "--ignore-not-found",
+                        "--grace-period=0", "--force")
+        cluster.kubectl("delete", "node", node, "--ignore-not-found")
+
+
 def test_start_again_is_a_noop(cluster):
     before = cluster.pids()
     assert sorted(before) == sorted(cluster.COMPONENTS)
@@ -212,11 +255,13 @@ def test_plain_registry_push_and_pull(registry, wasm_module):
     check_pull(registry, "wasmlet/smoke", "v1", pushed, wasm_module)
 
 
-def test_plain_registry_unknown_manifest_is_404(registry):
+def test_plain_registry_unknown_manifest_and_blob_are_404(registry):
     status, _, body = registry.request("GET", "/v2/wasmlet/smoke/manifests/no-such-tag",
                                        headers={"Accept": OCI_MANIFEST})
     assert status == 404
-    assert json.loads(body)["errors"][0]["code"] in ("MANIFEST_UNKNOWN", "NAME_UNKNOWN")
+    assert [e["code"] for e in json.loads(body)["errors"]] == ["MANIFEST_UNKNOWN"]
+    status, _, _ = registry.request("GET", "/v2/wasmlet/smoke/blobs/sha256:" + "0" * 64)
+    assert status == 404
 
 
 def test_plain_registry_delete_is_enabled(registry, wasm_module):
