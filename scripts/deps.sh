@@ -120,9 +120,9 @@ go_build_cached() {
     mkdir -p "$tmp"
     wl_log "  building $name $version from the Go module proxy (cold: many minutes)"
     with_progress "build $name" "$WL_CACHE/build-$name.log" \
-        bash -c 'cd "$1" && shift && out=$1 && shift &&
-                 go build -o "$out/" "$@"' \
-        _ "$moddir" "$tmp" "${bins[@]}"
+        bash -c 'cd "$1" && out=$2 && ldflags=$3 && shift 3 &&
+                 go build -ldflags="$ldflags" -o "$out/" "$@"' \
+        _ "$moddir" "$tmp" "${GO_LDFLAGS:-}" "${bins[@]}"
     mkdir -p "$(dirname "$bindir")"
     publish_dir "$tmp" "$bindir"
     phase_done "$name $version: built into $bindir"
@@ -136,7 +136,19 @@ install_etcd() {
 
 install_kubernetes() {
     phase "Kubernetes $WL_K8S_VERSION control plane"
-    go_build_cached kubernetes "$WL_K8S_VERSION" "$WL_ROOT/scripts/gomod/k8s" \
+    # Stamp the version as Kubernetes' own release builds do, so the API
+    # server reports it and kubectl can compare versions.
+    local v=${WL_K8S_VERSION#v} x pkg
+    local minor=${v#*.}
+    minor=${minor%%.*}
+    GO_LDFLAGS=
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        for x in "gitVersion=$WL_K8S_VERSION" "gitMajor=${v%%.*}" \
+            "gitMinor=$minor" gitTreeState=clean; do
+            GO_LDFLAGS+=" -X $pkg.$x"
+        done
+    done
+    GO_LDFLAGS=$GO_LDFLAGS go_build_cached kubernetes "$WL_K8S_VERSION" "$WL_ROOT/scripts/gomod/k8s" \
         "$WL_K8S_BIN" \
         k8s.io/kubernetes/cmd/kube-apiserver \
         k8s.io/kubernetes/cmd/kube-controller-manager \

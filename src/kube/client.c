@@ -1,0 +1,257 @@
+#include "kube/client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+#include "util/json.h"
+
+struct wl_kube_client {
+    CURL *curl;
+    char *server; /* without a trailing slash */
+    char *tls_server_name;
+    struct curl_blob ca, cert, key; /* point into the copies below */
+    char *ca_pem, *cert_pem, *key_pem;
+    char *auth_header; /* "Authorization: Bearer ..." or NULL */
+    char *user_agent;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void) { (void)curl_global_init(CURL_GLOBAL_ALL); }
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+const char *wl_kube_client_server(const struct wl_kube_client *c)
+{
+    return c->server;
+}
+
+void wl_kube_client_free(struct wl_kube_client *c)
+{
+    if (!c)
+        return;
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    free(c->server);
+    free(c->tls_server_name);
+    free(c->ca_pem);
+    free(c->cert_pem);
+    free(c->key_pem);
+    if (c->auth_header) {
+        /* Do not leave the token lying in freed memory. */
+        explicit_bzero(c->auth_header, strlen(c->auth_header));
+        free(c->auth_header);
+    }
+    free(c->user_agent);
+    free(c);
+}
+
+static void blob_set(struct curl_blob *b, char *pem, size_t len)
+{
+    b->data = pem;
+    b->len = len;
+    b->flags = CURL_BLOB_NOCOPY;
+}
+
+int wl_kube_client_new(const struct wl_kubeconfig *kc, const char *user_agent,
+                       struct wl_kube_client **ret, struct wl_error *err)
+{
+    (void)pthread_once(&curl_once, curl_init_once);
+    if (!kc->server || strncmp(kc->server, "https://", 8) != 0)
+        return wl_error_set(err, 0,
+                            "API server \"%s\": only https:// is supported",
+                            kc->server ? kc->server : "");
+
+    struct wl_kube_client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return wl_error_set(err, ENOMEM, "kube client");
+    c->curl = curl_easy_init();
+    c->server = strdup(kc->server);
+    c->tls_server_name = dup_or_null(kc->tls_server_name);
+    c->ca_pem = dup_or_null(kc->ca_pem);
+    c->cert_pem = dup_or_null(kc->cert_pem);
+    c->key_pem = dup_or_null(kc->key_pem);
+    c->user_agent = strdup(user_agent);
+    if (kc->token && asprintf(&c->auth_header, "Authorization: Bearer %s",
+                              kc->token) < 0)
+        c->auth_header = NULL;
+    if (!c->curl || !c->server || !c->user_agent ||
+        (kc->tls_server_name && !c->tls_server_name) ||
+        (kc->ca_pem && !c->ca_pem) || (kc->cert_pem && !c->cert_pem) ||
+        (kc->key_pem && !c->key_pem) || (kc->token && !c->auth_header)) {
+        wl_kube_client_free(c);
+        return wl_error_set(err, ENOMEM, "kube client");
+    }
+    size_t n = strlen(c->server);
+    while (n > 0 && c->server[n - 1] == '/')
+        c->server[--n] = '\0';
+    if (c->ca_pem)
+        blob_set(&c->ca, c->ca_pem, kc->ca_pem_len);
+    if (c->cert_pem)
+        blob_set(&c->cert, c->cert_pem, kc->cert_pem_len);
+    if (c->key_pem)
+        blob_set(&c->key, c->key_pem, kc->key_pem_len);
+    *ret = c;
+    return 0;
+}
+
+struct body_buf {
+    char *data;
+    size_t len, cap;
+    bool too_large;
+};
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct body_buf *b = userdata;
+    size_t n = size * nmemb;
+
+    if (n > WL_KUBE_MAX_RESPONSE - b->len) {
+        b->too_large = true;
+        return 0; /* makes curl fail with CURLE_WRITE_ERROR */
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return 0;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+static void setup_tls(struct wl_kube_client *c)
+{
+    CURL *h = c->curl;
+    (void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    (void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->ca_pem)
+        (void)curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &c->ca);
+    if (c->cert_pem) {
+        (void)curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &c->cert);
+        (void)curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (c->key_pem) {
+        (void)curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &c->key);
+        (void)curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+}
+
+/* "422 Unprocessable Entity: <message>" from a Status body, or the raw
+ * body's start when it is not a Status. */
+static void status_error(struct wl_error *err, const char *method,
+                         const char *path, long status,
+                         const struct body_buf *b)
+{
+    json_t *j = NULL;
+    struct wl_error perr = WL_ERROR_INIT;
+    const char *msg = NULL;
+
+    if (b->data && wl_json_parse(b->data, b->len, WL_JSON_MAX_DEPTH, &j,
+                                 &perr) == 0)
+        msg = wl_json_str(j, "message", NULL);
+    wl_error_clear(&perr);
+    if (msg)
+        wl_error_set(err, 0, "%s %s: %ld: %s", method, path, status, msg);
+    else
+        wl_error_set(err, 0, "%s %s: %ld: %.200s", method, path, status,
+                     b->data ? b->data : "(no body)");
+    json_decref(j);
+}
+
+int wl_kube_request(struct wl_kube_client *c, const char *method,
+                    const char *path, const char *content_type,
+                    const json_t *body, json_t **ret, long *ret_status,
+                    struct wl_error *err)
+{
+    CURL *h = c->curl;
+    struct body_buf resp = {0};
+    _cleanup_free_ char *url = NULL, *req = NULL, *ct = NULL;
+    struct curl_slist *headers = NULL;
+    long status = 0;
+    int r = -1;
+
+    if (ret_status)
+        *ret_status = 0;
+    if (asprintf(&url, "%s%s", c->server, path) < 0)
+        return wl_error_set(err, ENOMEM, "%s %s", method, path);
+    if (body && !(req = wl_json_dump(body)))
+        return wl_error_set(err, ENOMEM, "%s %s", method, path);
+    if (asprintf(&ct, "Content-Type: %s",
+                 content_type ? content_type : "application/json") < 0)
+        return wl_error_set(err, ENOMEM, "%s %s", method, path);
+
+    curl_easy_reset(h); /* keeps the connection cache, drops old options */
+    setup_tls(c);
+    headers = curl_slist_append(headers, "Accept: application/json");
+    if (req)
+        headers = curl_slist_append(headers, ct);
+    if (c->auth_header)
+        headers = curl_slist_append(headers, c->auth_header);
+    (void)curl_easy_setopt(h, CURLOPT_URL, url);
+    (void)curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    (void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    (void)curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
+    (void)curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+    (void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    (void)curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    (void)curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+    (void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    (void)curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+    if (req) {
+        (void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, req);
+        (void)curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req));
+    }
+
+    CURLcode cr = curl_easy_perform(h);
+    curl_slist_free_all(headers);
+    if (cr != CURLE_OK) {
+        if (resp.too_large)
+            wl_error_set(err, 0, "%s %s: response larger than %u bytes",
+                         method, path, WL_KUBE_MAX_RESPONSE);
+        else
+            wl_error_set(err, 0, "%s %s%s: %s", method, c->server, path,
+                         curl_easy_strerror(cr));
+        goto out;
+    }
+    (void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (ret_status)
+        *ret_status = status;
+    if (status < 200 || status > 299) {
+        status_error(err, method, path, status, &resp);
+        goto out;
+    }
+    if (ret) {
+        if (resp.len == 0) {
+            *ret = json_null();
+        } else if (wl_json_parse(resp.data, resp.len, WL_JSON_MAX_DEPTH, ret,
+                                 err) < 0) {
+            wl_error_prefix(err, "%s %s", method, path);
+            goto out;
+        }
+    }
+    r = 0;
+out:
+    free(resp.data);
+    return r;
+}
+
+char *wl_kube_query_escape(const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, 0);
+    if (!e)
+        return NULL;
+    char *copy = strdup(e); /* callers free() it, not curl_free() */
+    curl_free(e);
+    return copy;
+}

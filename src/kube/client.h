@@ -1,0 +1,56 @@
+/* A Kubernetes REST client over libcurl.
+ *
+ * One client belongs to one thread: it keeps one curl handle so requests
+ * reuse the TLS connection (HTTP/2 when the server offers it). Threads that
+ * talk to the API server each make their own client from the same
+ * kubeconfig. TLS verification is always on.
+ *
+ * Requests and responses are JSON (jansson); responses are limited in size
+ * (WL_KUBE_MAX_RESPONSE) and nesting depth (WL_JSON_MAX_DEPTH).
+ */
+#ifndef WL_KUBE_CLIENT_H
+#define WL_KUBE_CLIENT_H
+
+#include <jansson.h>
+
+#include "kube/kubeconfig.h"
+#include "util/error.h"
+
+#define WL_KUBE_MAX_RESPONSE (32u * 1024 * 1024)
+
+/* Content types for PATCH. */
+#define WL_KUBE_MERGE_PATCH "application/merge-patch+json"
+#define WL_KUBE_STRATEGIC_PATCH "application/strategic-merge-patch+json"
+
+struct wl_kube_client;
+
+/* Makes a client for the cluster and credentials in kc (copied: kc may be
+ * freed afterwards). user_agent is sent with every request. */
+int wl_kube_client_new(const struct wl_kubeconfig *kc, const char *user_agent,
+                       struct wl_kube_client **ret, struct wl_error *err);
+
+/* Accepts NULL. */
+void wl_kube_client_free(struct wl_kube_client *c);
+
+/* Sends method path (e.g. "GET", "/api/v1/nodes/n1") with body (may be
+ * NULL; sent as content_type, default application/json).
+ *
+ * Returns 0 for a 2xx answer, with the decoded JSON body in *ret when ret
+ * is not NULL (the caller owns it; an empty body gives a JSON null).
+ * Otherwise -1, and err reads "PATCH /api/v1/nodes/n1: 422
+ * Unprocessable Entity: <the Status message the API server sent>".
+ * *ret_status (when not NULL) receives the HTTP status on both paths, 0
+ * when no answer arrived (connection refused, TLS failure, timeout). */
+int wl_kube_request(struct wl_kube_client *c, const char *method,
+                    const char *path, const char *content_type,
+                    const json_t *body, json_t **ret, long *ret_status,
+                    struct wl_error *err);
+
+/* The API server's base URL, e.g. "https://127.0.0.1:6443". Borrowed. */
+const char *wl_kube_client_server(const struct wl_kube_client *c);
+
+/* Percent-encodes s for use in a query string value (a label or field
+ * selector). The caller frees the result; NULL when out of memory. */
+char *wl_kube_query_escape(const char *s);
+
+#endif
