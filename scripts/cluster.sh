@@ -19,6 +19,12 @@ WL_CLUSTER_DIR=${WL_CLUSTER_DIR:-$WL_ROOT/.wasmlet/cluster}
 WL_CLUSTER_START_TIMEOUT=${WL_CLUSTER_START_TIMEOUT:-180}
 WL_CLUSTER_STOP_TIMEOUT=${WL_CLUSTER_STOP_TIMEOUT:-20}
 WL_CLUSTER_VERBOSITY=${WL_CLUSTER_VERBOSITY:-1}
+# How fast the node lifecycle controller notices a node whose Lease stopped
+# being renewed (Kubernetes' defaults: 5s and 50s). Shorter here so tests
+# of a dying wasmlet finish quickly; must stay above the 40 s leases'
+# renew interval of 10 s.
+WL_NODE_MONITOR_PERIOD=${WL_NODE_MONITOR_PERIOD:-2s}
+WL_NODE_MONITOR_GRACE_PERIOD=${WL_NODE_MONITOR_GRACE_PERIOD:-20s}
 WL_BOOTSTRAP_GROUP=system:bootstrappers:wasmlet
 
 # Ports: the environment wins, then what the last start of this dir used
@@ -404,6 +410,8 @@ start_kcm() {
 		--use-service-account-credentials=true \
 		--leader-elect=false \
 		--profiling=false \
+		--node-monitor-period="$WL_NODE_MONITOR_PERIOD" \
+		--node-monitor-grace-period="$WL_NODE_MONITOR_GRACE_PERIOD" \
 		--v="$WL_CLUSTER_VERBOSITY"
 }
 

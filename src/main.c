@@ -11,6 +11,7 @@ static const struct {
     int (*fn)(int argc, char **argv);
     const char *help;
 } commands[] = {
+    {"serve", wl_cmd_serve, "join a cluster as a node for wasm pods"},
     {"run", wl_cmd_run, "run one WASI module, exit with its exit code"},
     {"version", wl_cmd_version, "print the wasmlet and wasmtime versions"},
 };

@@ -66,6 +66,11 @@ int wl_kube_client_new(const struct wl_kubeconfig *kc, const char *user_agent,
                             "API server \"%s\": only https:// is supported",
                             kc->server ? kc->server : "");
 
+    if (kc->tls_server_name)
+        return wl_error_set(err, 0, "tls-server-name \"%s\" in the kubeconfig "
+                                    "is not supported yet",
+                            kc->tls_server_name);
+
     struct wl_kube_client *c = calloc(1, sizeof(*c));
     if (!c)
         return wl_error_set(err, ENOMEM, "kube client");

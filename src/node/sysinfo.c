@@ -45,10 +45,14 @@ static int read_small(const char *path, char *buf, size_t len)
     return 0;
 }
 
+/* Copies src's first line, cut to fit. */
 static void chomp_copy(char *dst, size_t len, const char *src)
 {
-    snprintf(dst, len, "%s", src);
-    dst[strcspn(dst, "\n")] = '\0';
+    size_t n = strcspn(src, "\n");
+    if (n >= len)
+        n = len - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 static void os_image(char *dst, size_t len)
@@ -104,8 +108,8 @@ int wl_sysinfo_read(const char *data_dir, struct wl_sysinfo *info,
     }
     if (uname(&u) < 0)
         return wl_error_set(err, errno, "uname");
-    snprintf(info->kernel, sizeof(info->kernel), "%s", u.release);
-    snprintf(info->arch, sizeof(info->arch), "%s", k8s_arch(u.machine));
+    chomp_copy(info->kernel, sizeof(info->kernel), u.release);
+    chomp_copy(info->arch, sizeof(info->arch), k8s_arch(u.machine));
     os_image(info->os_image, sizeof(info->os_image));
     if (read_small("/etc/machine-id", buf, sizeof(buf)) == 0)
         chomp_copy(info->machine_id, sizeof(info->machine_id), buf);

@@ -5,6 +5,7 @@
 #define WL_NODE_SYSINFO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/error.h"

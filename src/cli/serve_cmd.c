@@ -1,0 +1,186 @@
+/* wasmlet serve: join the cluster as a node and keep it alive. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "config.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "node/node.h"
+#include "runtime/engine.h"
+#include "util/log.h"
+
+/* Backoff between failed API calls at start-up and in the loop. */
+#define RETRY_MIN_S 1
+#define RETRY_MAX_S 10
+
+static int mkdir_p(const char *path, struct wl_error *err)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return wl_error_set(err, ENOMEM, "mkdir %s", path);
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
+            wl_error_set(err, errno, "mkdir %s", copy);
+            free(copy);
+            return -1;
+        }
+        *p = '/';
+    }
+    int r = 0;
+    if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+        r = wl_error_set(err, errno, "mkdir %s", copy);
+    free(copy);
+    return r;
+}
+
+/* Waits up to seconds for SIGTERM/SIGINT (blocked in every thread, so they
+ * queue for us). Returns the signal, or 0 on timeout. */
+static int wait_signal(const sigset_t *set, int seconds)
+{
+    struct timespec ts = {seconds, 0};
+    for (;;) {
+        int s = sigtimedwait(set, NULL, &ts);
+        if (s > 0)
+            return s;
+        if (errno == EAGAIN)
+            return 0;
+        /* EINTR: another signal; wait again (for less is not worth it). */
+    }
+}
+
+static int next_retry(int cur)
+{
+    int n = cur * 2;
+    return n > RETRY_MAX_S ? RETRY_MAX_S : n;
+}
+
+static void shutdown_node(struct wl_node *node, const struct wl_config *cfg)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    if (cfg->drain_on_exit && wl_node_drain(node, &err) < 0) {
+        log_error("drain on exit node=%s: %s", cfg->node_name, err.msg);
+        wl_error_clear(&err);
+    }
+    wl_node_set_ready(node, false, "wasmlet is shutting down");
+    if (wl_node_update_status(node, true, &err) < 0) {
+        log_error("mark node NotReady node=%s: %s", cfg->node_name, err.msg);
+        wl_error_clear(&err);
+    } else {
+        log_info("node marked NotReady node=%s", cfg->node_name);
+    }
+}
+
+/* Registers, then renews the Lease every WL_LEASE_RENEW_S and keeps node
+ * status current until a signal arrives. */
+static int node_loop(struct wl_node *node, const struct wl_config *cfg,
+                     const sigset_t *sigs)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    int retry = RETRY_MIN_S, sig;
+
+    while (wl_node_register(node, &err) < 0) {
+        log_error("%s (retrying in %d s)", err.msg, retry);
+        wl_error_clear(&err);
+        if ((sig = wait_signal(sigs, retry)) > 0) {
+            log_info("signal=%s before registration; exiting", strsignal(sig));
+            return 0;
+        }
+        retry = next_retry(retry);
+    }
+    log_info("node ready node=%s ip=%s port=%d", cfg->node_name, cfg->node_ip,
+             cfg->port);
+
+    int wait = 0;
+    retry = RETRY_MIN_S;
+    while ((sig = wait_signal(sigs, wait)) == 0) {
+        bool failed = false;
+        if (wl_node_renew_lease(node, &err) < 0) {
+            log_warning("node=%s %s", cfg->node_name, err.msg);
+            wl_error_clear(&err);
+            failed = true;
+        }
+        if (wl_node_update_status(node, false, &err) < 0) {
+            log_warning("node=%s %s", cfg->node_name, err.msg);
+            wl_error_clear(&err);
+            failed = true;
+        }
+        /* A failed renewal is retried soon, well inside the Lease's 40 s. */
+        wait = failed ? retry : WL_LEASE_RENEW_S;
+        retry = failed ? next_retry(retry) : RETRY_MIN_S;
+    }
+    log_info("signal=%s: shutting down", strsignal(sig));
+    shutdown_node(node, cfg);
+    return 0;
+}
+
+int wl_cmd_serve(int argc, char **argv)
+{
+    struct wl_config cfg;
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_kubeconfig *kc = NULL;
+    struct wl_kube_client *client = NULL;
+    int status = 1;
+
+    int r = wl_config_parse(argc, argv, &cfg, &err);
+    if (r != 0) {
+        if (r < 0)
+            log_error("%s", err.msg);
+        wl_error_clear(&err);
+        wl_config_clear(&cfg);
+        return r > 0 ? 0 : 2;
+    }
+    wl_log_set_level(cfg.log_level);
+
+    /* Block the shutdown signals before any thread exists, so every thread
+     * inherits the mask and only sigtimedwait() receives them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    struct wl_node_config ncfg = {
+        .name = cfg.node_name,
+        .hostname = cfg.hostname,
+        .node_ip = cfg.node_ip,
+        .port = cfg.port,
+        .max_pods = cfg.max_pods,
+        .labels = (const char *const *)cfg.labels,
+        .nlabels = cfg.nlabels,
+        .data_dir = cfg.data_dir,
+        .version = WL_VERSION,
+        .wasmtime_version = wl_engine_wasmtime_version(),
+    };
+    char agent[64];
+    snprintf(agent, sizeof(agent), "wasmlet/%s", WL_VERSION);
+    if (wl_node_config_check(&ncfg, &err) < 0 ||
+        mkdir_p(cfg.data_dir, &err) < 0 ||
+        wl_kubeconfig_load(cfg.kubeconfig, NULL, &kc, &err) < 0 ||
+        wl_kube_client_new(kc, agent, &client, &err) < 0) {
+        log_error("%s", err.msg);
+        goto out;
+    }
+    log_info("starting version=%s wasmtime=%s node=%s server=%s", WL_VERSION,
+             wl_engine_wasmtime_version(), cfg.node_name,
+             wl_kube_client_server(client));
+
+    struct wl_node node;
+    wl_node_init(&node, &ncfg, client);
+    status = node_loop(&node, &cfg, &sigs);
+    wl_node_clear(&node);
+
+out:
+    wl_error_clear(&err);
+    wl_kube_client_free(client);
+    wl_kubeconfig_free(kc);
+    wl_config_clear(&cfg);
+    return status;
+}

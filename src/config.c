@@ -1,0 +1,275 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node/sysinfo.h"
+#include "util/cleanup.h"
+
+enum {
+    OPT_NODE_NAME = 256,
+    OPT_HOSTNAME,
+    OPT_NODE_IP,
+    OPT_PORT,
+    OPT_DATA_DIR,
+    OPT_KUBECONFIG,
+    OPT_MAX_PODS,
+    OPT_NODE_LABELS,
+    OPT_LOG_LEVEL,
+    OPT_DRAIN,
+    OPT_HELP,
+};
+
+/* Each option with the environment variable that can also set it. */
+static const struct {
+    struct option opt;
+    const char *env;
+} options[] = {
+    {{"node-name", required_argument, NULL, OPT_NODE_NAME}, "WASMLET_NODE_NAME"},
+    {{"hostname-override", required_argument, NULL, OPT_HOSTNAME},
+     "WASMLET_HOSTNAME"},
+    {{"node-ip", required_argument, NULL, OPT_NODE_IP}, "WASMLET_NODE_IP"},
+    {{"port", required_argument, NULL, OPT_PORT}, "WASMLET_PORT"},
+    {{"data-dir", required_argument, NULL, OPT_DATA_DIR}, "WASMLET_DATA_DIR"},
+    {{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+     "WASMLET_KUBECONFIG"},
+    {{"max-pods", required_argument, NULL, OPT_MAX_PODS}, "WASMLET_MAX_PODS"},
+    {{"node-labels", required_argument, NULL, OPT_NODE_LABELS},
+     "WASMLET_NODE_LABELS"},
+    {{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+     "WASMLET_LOG_LEVEL"},
+    {{"drain-on-exit", no_argument, NULL, OPT_DRAIN}, "WASMLET_DRAIN_ON_EXIT"},
+    {{"help", no_argument, NULL, OPT_HELP}, NULL},
+};
+
+static void usage(void)
+{
+    printf(
+        "Usage: wasmlet serve [OPTIONS]\n"
+        "\n"
+        "Joins a Kubernetes cluster as a node that runs WebAssembly (WASI) "
+        "pods.\nThe node carries the label and the NoSchedule/NoExecute "
+        "taints\nkubernetes.io/arch=wasm32-wasi: wasm pods select the label "
+        "and tolerate\nthe taints.\n"
+        "\n"
+        "Options (each also settable by the environment variable shown):\n"
+        "  --kubeconfig PATH        credentials for the API server "
+        "[WASMLET_KUBECONFIG]\n"
+        "                           (default: $KUBECONFIG, then "
+        "~/.kube/config)\n"
+        "  --node-name NAME         the Node's name [WASMLET_NODE_NAME] "
+        "(default: hostname)\n"
+        "  --hostname-override NAME kubernetes.io/hostname [WASMLET_HOSTNAME]\n"
+        "  --node-ip IP             InternalIP address [WASMLET_NODE_IP]\n"
+        "                           (default: the default route's "
+        "interface)\n"
+        "  --port PORT              kubelet API port [WASMLET_PORT] (default "
+        "10250)\n"
+        "  --data-dir DIR           modules, logs and state "
+        "[WASMLET_DATA_DIR]\n"
+        "                           (default /var/lib/wasmlet)\n"
+        "  --max-pods N             pod capacity [WASMLET_MAX_PODS] (default "
+        "110)\n"
+        "  --node-labels K=V,...    extra node labels [WASMLET_NODE_LABELS]\n"
+        "  --log-level LEVEL        error, warning, info, debug "
+        "[WASMLET_LOG_LEVEL]\n"
+        "  --drain-on-exit          cordon and evict pods on SIGTERM "
+        "[WASMLET_DRAIN_ON_EXIT=1]\n"
+        "  --help                   show this help\n"
+        "\n"
+        "Signals: SIGTERM or SIGINT marks the node NotReady and exits.\n");
+}
+
+static int parse_long(const char *what, const char *s, long min, long max,
+                      long *ret, struct wl_error *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return wl_error_set(err, 0, "%s \"%s\": expected a number from %ld "
+                                    "to %ld",
+                            what, s, min, max);
+    *ret = v;
+    return 0;
+}
+
+static int set_str(char **field, const char *v, struct wl_error *err)
+{
+    char *copy = strdup(v);
+    if (!copy)
+        return wl_error_set(err, ENOMEM, "config");
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+static int parse_labels(struct wl_config *cfg, const char *what,
+                        const char *v, struct wl_error *err)
+{
+    _cleanup_free_ char *copy = strdup(v);
+    if (!copy)
+        return wl_error_set(err, ENOMEM, "config");
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok)
+            return wl_error_set(err, 0, "%s: \"%s\" is not key=value", what,
+                                tok);
+        char **l = realloc(cfg->labels, (cfg->nlabels + 1) * sizeof(*l));
+        if (!l)
+            return wl_error_set(err, ENOMEM, "config");
+        cfg->labels = l;
+        if (!(cfg->labels[cfg->nlabels] = strdup(tok)))
+            return wl_error_set(err, ENOMEM, "config");
+        cfg->nlabels++;
+    }
+    return 0;
+}
+
+/* Applies one option's value; what names its source for errors. */
+static int apply(struct wl_config *cfg, int id, const char *what,
+                 const char *v, struct wl_error *err)
+{
+    long n;
+    switch (id) {
+    case OPT_NODE_NAME:
+        return set_str(&cfg->node_name, v, err);
+    case OPT_HOSTNAME:
+        return set_str(&cfg->hostname, v, err);
+    case OPT_NODE_IP:
+        return set_str(&cfg->node_ip, v, err);
+    case OPT_DATA_DIR:
+        return set_str(&cfg->data_dir, v, err);
+    case OPT_KUBECONFIG:
+        return set_str(&cfg->kubeconfig, v, err);
+    case OPT_PORT:
+        if (parse_long(what, v, 1, 65535, &n, err) < 0)
+            return -1;
+        cfg->port = (int)n;
+        return 0;
+    case OPT_MAX_PODS:
+        return parse_long(what, v, 1, 100000, &cfg->max_pods, err);
+    case OPT_NODE_LABELS:
+        return parse_labels(cfg, what, v, err);
+    case OPT_LOG_LEVEL:
+        if (wl_log_level_parse(v, &cfg->log_level) < 0)
+            return wl_error_set(err, 0, "%s \"%s\": expected error, warning, "
+                                        "info or debug",
+                                what, v);
+        return 0;
+    case OPT_DRAIN:
+        if (strcmp(v, "1") && strcmp(v, "true") && strcmp(v, "0") &&
+            strcmp(v, "false"))
+            return wl_error_set(err, 0, "%s \"%s\": expected true or false",
+                                what, v);
+        cfg->drain_on_exit = !strcmp(v, "1") || !strcmp(v, "true");
+        return 0;
+    }
+    return wl_error_set(err, 0, "unknown option");
+}
+
+static int apply_env(struct wl_config *cfg, struct wl_error *err)
+{
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        const char *v = options[i].env ? getenv(options[i].env) : NULL;
+        if (v && *v && apply(cfg, options[i].opt.val, options[i].env, v,
+                             err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int apply_flags(int argc, char **argv, struct wl_config *cfg,
+                       struct wl_error *err)
+{
+    struct option longopts[sizeof(options) / sizeof(options[0]) + 1];
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+        longopts[i] = options[i].opt;
+    longopts[sizeof(options) / sizeof(options[0])] =
+        (struct option){NULL, 0, NULL, 0};
+
+    int c, idx = 0;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
+        if (c == OPT_HELP) {
+            usage();
+            return 1;
+        }
+        if (c == '?')
+            return wl_error_set(err, 0, "unknown or incomplete option \"%s\" "
+                                        "(see wasmlet serve --help)",
+                                argv[optind - 1]);
+        char what[64];
+        snprintf(what, sizeof(what), "--%s", longopts[idx].name);
+        if (apply(cfg, c, what, optarg ? optarg : "true", err) < 0)
+            return -1;
+    }
+    if (optind < argc)
+        return wl_error_set(err, 0, "unexpected argument \"%s\"",
+                            argv[optind]);
+    return 0;
+}
+
+/* Node names are lower-case; hostnames often are not. */
+static int default_names(struct wl_config *cfg, struct wl_error *err)
+{
+    char host[HOST_NAME_MAX + 1];
+    if (!cfg->hostname) {
+        if (gethostname(host, sizeof(host)) < 0)
+            return wl_error_set(err, errno, "gethostname");
+        host[HOST_NAME_MAX] = '\0';
+        for (char *p = host; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (set_str(&cfg->hostname, host, err) < 0)
+            return -1;
+    }
+    if (!cfg->node_name && set_str(&cfg->node_name, cfg->hostname, err) < 0)
+        return -1;
+    if (!cfg->node_ip) {
+        char ip[64];
+        wl_sysinfo_default_ip(ip, sizeof(ip));
+        if (set_str(&cfg->node_ip, ip, err) < 0)
+            return -1;
+    }
+    if (!cfg->data_dir && set_str(&cfg->data_dir, "/var/lib/wasmlet", err) < 0)
+        return -1;
+    return 0;
+}
+
+int wl_config_parse(int argc, char **argv, struct wl_config *cfg,
+                    struct wl_error *err)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->port = 10250;
+    cfg->max_pods = 110;
+    cfg->log_level = WL_LOG_INFO;
+
+    if (apply_env(cfg, err) < 0)
+        return -1;
+    int r = apply_flags(argc, argv, cfg, err);
+    if (r != 0)
+        return r;
+    return default_names(cfg, err);
+}
+
+void wl_config_clear(struct wl_config *cfg)
+{
+    free(cfg->node_name);
+    free(cfg->hostname);
+    free(cfg->node_ip);
+    free(cfg->data_dir);
+    free(cfg->kubeconfig);
+    for (size_t i = 0; i < cfg->nlabels; i++)
+        free(cfg->labels[i]);
+    free(cfg->labels);
+    memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,36 @@
+/* The daemon's configuration: flags, then WASMLET_* environment variables,
+ * then defaults, in that order of precedence, gathered in one struct. */
+#ifndef WL_CONFIG_H
+#define WL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+#include "util/log.h"
+
+struct wl_config {
+    char *node_name;  /* --node-name, WASMLET_NODE_NAME; default: hostname */
+    char *hostname;   /* --hostname-override, WASMLET_HOSTNAME */
+    char *node_ip;    /* --node-ip, WASMLET_NODE_IP; default: detected */
+    int port;         /* --port, WASMLET_PORT; 10250 */
+    char *data_dir;   /* --data-dir, WASMLET_DATA_DIR; /var/lib/wasmlet */
+    char *kubeconfig; /* --kubeconfig, WASMLET_KUBECONFIG; NULL: $KUBECONFIG
+                         or ~/.kube/config */
+    long max_pods;    /* --max-pods, WASMLET_MAX_PODS; 110 */
+    char **labels;    /* --node-labels k=v,..., WASMLET_NODE_LABELS */
+    size_t nlabels;
+    enum wl_log_level log_level; /* --log-level, WASMLET_LOG_LEVEL */
+    bool drain_on_exit;          /* --drain-on-exit, WASMLET_DRAIN_ON_EXIT */
+};
+
+/* Parses the arguments of `wasmlet serve` (argv[0] is "serve"). Returns 0,
+ * 1 when --help was printed (the caller exits 0), or -1 with err naming the
+ * flag or variable at fault. */
+int wl_config_parse(int argc, char **argv, struct wl_config *cfg,
+                    struct wl_error *err);
+
+/* Frees everything cfg holds. */
+void wl_config_clear(struct wl_config *cfg);
+
+#endif
