@@ -4,14 +4,27 @@
 # 127.0.0.1, publishes the sample module tests/wasm/hello.c to the registry
 # as a wasm artifact, pulls it back by digest and runs it with wasmlet.
 #
-# Until the kubelet side lands (node registration, pods), the module runs
-# through `wasmlet run`; the cluster and registry stay up for you to try
+# Then it starts `wasmlet serve` as a node of that cluster and waits for the
+# node to be Ready. Until pods land, the module runs through `wasmlet run`;
+# the cluster, registry and node stay up for you to try
 # (`scripts/demo.sh stop` brings them down).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$WL_ROOT"
 
+node_pid=$WL_ROOT/.wasmlet/wasmlet.pid
+node_log=$WL_ROOT/.wasmlet/wasmlet.log
+
+stop_node() {
+    if [[ -f $node_pid ]] && kill "$(cat "$node_pid")" 2>/dev/null; then
+        wl_log "stopping wasmlet node (it marks itself NotReady)"
+        while kill -0 "$(cat "$node_pid")" 2>/dev/null; do sleep 0.2; done
+    fi
+    rm -f "$node_pid"
+}
+
 if [[ ${1:-} == stop ]]; then
+    stop_node
     bash scripts/registry.sh stop
     bash scripts/cluster.sh stop
     exit 0
@@ -70,6 +83,23 @@ curl -fsS -o "$work/pulled.wasm" "http://$registry/v2/demo/hello/blobs/$wasm_dig
 wl_log "pulled $registry/demo/hello@$wasm_digest; running it:"
 ./build/wasmlet run --env GREETING=hello "$work/pulled.wasm" -- from the registry
 
-wl_log "done in $((SECONDS - t0)) s; cluster and registry still running:"
+stop_node
+wl_log "starting wasmlet serve as node wasm-demo (log: $node_log)"
+./build/wasmlet serve --kubeconfig "$KUBECONFIG" --node-name wasm-demo \
+    --node-ip 127.0.0.1 --port 10250 --data-dir "$WL_ROOT/.wasmlet/node" \
+    >>"$node_log" 2>&1 &
+echo $! >"$node_pid"
+for _ in $(seq 50); do
+    ready=$("$WL_KUBECTL" get node wasm-demo \
+        -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+    [[ $ready == True ]] && break
+    sleep 0.2
+done
+[[ $ready == True ]] || wl_die "node wasm-demo did not become Ready; see $node_log"
+"$WL_KUBECTL" get nodes -o wide
+"$WL_KUBECTL" get node wasm-demo \
+    -o jsonpath='{range .spec.taints[*]}taint: {.key}={.value}:{.effect}{"\n"}{end}'
+
+wl_log "done in $((SECONDS - t0)) s; cluster, registry and node still running:"
 wl_log "  $(bash scripts/cluster.sh env | tr '\n' ' ')"
 wl_log "  stop them with: scripts/demo.sh stop"

@@ -110,6 +110,15 @@ static int set_str(char **field, const char *v, struct wl_error *err)
     return 0;
 }
 
+static void labels_clear(struct wl_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nlabels; i++)
+        free(cfg->labels[i]);
+    free(cfg->labels);
+    cfg->labels = NULL;
+    cfg->nlabels = 0;
+}
+
 static int parse_labels(struct wl_config *cfg, const char *what,
                         const char *v, struct wl_error *err)
 {
@@ -197,12 +206,18 @@ static int apply_flags(int argc, char **argv, struct wl_config *cfg,
         (struct option){NULL, 0, NULL, 0};
 
     int c, idx = 0;
+    bool labels_from_flags = false;
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
         if (c == OPT_HELP) {
             usage();
             return 1;
+        }
+        /* --node-labels replaces WASMLET_NODE_LABELS; repeated flags add. */
+        if (c == OPT_NODE_LABELS && !labels_from_flags) {
+            labels_clear(cfg);
+            labels_from_flags = true;
         }
         if (c == '?')
             return wl_error_set(err, 0, "unknown or incomplete option \"%s\" "
@@ -268,8 +283,6 @@ void wl_config_clear(struct wl_config *cfg)
     free(cfg->node_ip);
     free(cfg->data_dir);
     free(cfg->kubeconfig);
-    for (size_t i = 0; i < cfg->nlabels; i++)
-        free(cfg->labels[i]);
-    free(cfg->labels);
+    labels_clear(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }
