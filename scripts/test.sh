@@ -89,14 +89,14 @@ main() {
     build_and_test build gcc CC=gcc --
     build_and_test build-clang clang CC=clang-14 --
     build_and_test build-asan asan+ubsan CC=clang-14 "$asan" "$ubsan" -- \
-        -Db_sanitize=address,undefined -Db_lundef=false
+        -Db_sanitize=address,undefined
     build_and_test build-tsan tsan CC=clang-14 "$tsan" -- \
-        -Db_sanitize=thread -Db_lundef=false
+        -Db_sanitize=thread
 
     phase "fuzz targets (${WL_FUZZ_SECONDS:-20} s each)"
     rm -rf build-fuzz
     if CC=clang-14 meson setup build-fuzz -Dfuzz=true -Dwasm_tests=false \
-        -Db_sanitize=address,undefined -Db_lundef=false \
+        -Db_sanitize=address,undefined \
         -Dc_args=-fsanitize=fuzzer-no-link >build-fuzz.setup.log 2>&1 &&
         ninja -C build-fuzz >build-fuzz.build.log 2>&1; then
         for target in tests/fuzz/corpus/*/; do

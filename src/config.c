@@ -19,6 +19,7 @@ enum {
     OPT_PORT,
     OPT_DATA_DIR,
     OPT_KUBECONFIG,
+    OPT_BOOTSTRAP_KUBECONFIG,
     OPT_MAX_PODS,
     OPT_NODE_LABELS,
     OPT_LOG_LEVEL,
@@ -39,6 +40,9 @@ static const struct {
     {{"data-dir", required_argument, NULL, OPT_DATA_DIR}, "WASMLET_DATA_DIR"},
     {{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
      "WASMLET_KUBECONFIG"},
+    {{"bootstrap-kubeconfig", required_argument, NULL,
+      OPT_BOOTSTRAP_KUBECONFIG},
+     "WASMLET_BOOTSTRAP_KUBECONFIG"},
     {{"max-pods", required_argument, NULL, OPT_MAX_PODS}, "WASMLET_MAX_PODS"},
     {{"node-labels", required_argument, NULL, OPT_NODE_LABELS},
      "WASMLET_NODE_LABELS"},
@@ -63,6 +67,16 @@ static void usage(void)
         "[WASMLET_KUBECONFIG]\n"
         "                           (default: $KUBECONFIG, then "
         "~/.kube/config)\n"
+        "  --bootstrap-kubeconfig PATH\n"
+        "                           credentials that may create a "
+        "CertificateSigningRequest\n"
+        "                           [WASMLET_BOOTSTRAP_KUBECONFIG]; when the "
+        "--kubeconfig\n"
+        "                           file is missing or its client "
+        "certificate is (nearly)\n"
+        "                           expired, a node certificate is "
+        "requested and written\n"
+        "                           there (--kubeconfig is then required)\n"
         "  --node-name NAME         the Node's name [WASMLET_NODE_NAME] "
         "(default: hostname)\n"
         "  --hostname-override NAME kubernetes.io/hostname [WASMLET_HOSTNAME]\n"
@@ -159,6 +173,8 @@ static int apply(struct wl_config *cfg, int id, const char *what,
         return set_str(&cfg->data_dir, v, err);
     case OPT_KUBECONFIG:
         return set_str(&cfg->kubeconfig, v, err);
+    case OPT_BOOTSTRAP_KUBECONFIG:
+        return set_str(&cfg->bootstrap_kubeconfig, v, err);
     case OPT_PORT:
         if (parse_long(what, v, 1, 65535, &n, err) < 0)
             return -1;
@@ -273,6 +289,13 @@ int wl_config_parse(int argc, char **argv, struct wl_config *cfg,
     int r = apply_flags(argc, argv, cfg, err);
     if (r != 0)
         return r;
+    /* The bootstrap writes the node's credentials to --kubeconfig; falling
+     * back to $KUBECONFIG or ~/.kube/config there would overwrite a
+     * user's own file. */
+    if (cfg->bootstrap_kubeconfig && !cfg->kubeconfig)
+        return wl_error_set(err, 0, "--bootstrap-kubeconfig needs "
+                                    "--kubeconfig: the path where the node's "
+                                    "credentials are written");
     return default_names(cfg, err);
 }
 
@@ -283,6 +306,7 @@ void wl_config_clear(struct wl_config *cfg)
     free(cfg->node_ip);
     free(cfg->data_dir);
     free(cfg->kubeconfig);
+    free(cfg->bootstrap_kubeconfig);
     labels_clear(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -17,6 +17,9 @@ struct wl_config {
     char *data_dir;   /* --data-dir, WASMLET_DATA_DIR; /var/lib/wasmlet */
     char *kubeconfig; /* --kubeconfig, WASMLET_KUBECONFIG; NULL: $KUBECONFIG
                          or ~/.kube/config */
+    char *bootstrap_kubeconfig; /* --bootstrap-kubeconfig,
+                                   WASMLET_BOOTSTRAP_KUBECONFIG: credentials
+                                   for TLS bootstrapping, or NULL */
     long max_pods;    /* --max-pods, WASMLET_MAX_PODS; 110 */
     char **labels;    /* --node-labels k=v,..., WASMLET_NODE_LABELS */
     size_t nlabels;

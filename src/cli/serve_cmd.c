@@ -10,6 +10,7 @@
 #include "config.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "node/bootstrap.h"
 #include "node/node.h"
 #include "runtime/engine.h"
 #include "util/log.h"
@@ -162,8 +163,28 @@ int wl_cmd_serve(int argc, char **argv)
     char agent[64];
     snprintf(agent, sizeof(agent), "wasmlet/%s", WL_VERSION);
     if (wl_node_config_check(&ncfg, &err) < 0 ||
-        mkdir_p(cfg.data_dir, &err) < 0 ||
-        wl_kubeconfig_load(cfg.kubeconfig, NULL, &kc, &err) < 0 ||
+        mkdir_p(cfg.data_dir, &err) < 0) {
+        log_error("%s", err.msg);
+        goto out;
+    }
+    if (cfg.bootstrap_kubeconfig) {
+        struct wl_bootstrap_config bcfg = {
+            .bootstrap_kubeconfig = cfg.bootstrap_kubeconfig,
+            .kubeconfig = cfg.kubeconfig,
+            .node_name = cfg.node_name,
+            .data_dir = cfg.data_dir,
+            .user_agent = agent,
+            .sigs = &sigs,
+        };
+        r = wl_bootstrap_client_cert(&bcfg, &err);
+        if (r != 0) {
+            if (r < 0)
+                log_error("bootstrap: %s", err.msg);
+            status = r > 0 ? 0 : 1;
+            goto out;
+        }
+    }
+    if (wl_kubeconfig_load(cfg.kubeconfig, NULL, &kc, &err) < 0 ||
         wl_kube_client_new(kc, agent, &client, &err) < 0) {
         log_error("%s", err.msg);
         goto out;

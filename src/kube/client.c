@@ -174,6 +174,48 @@ static void status_error(struct wl_error *err, const char *method,
     json_decref(j);
 }
 
+/* Resets the handle and sets what every request shares: TLS, auth, user
+ * agent, HTTP/2, the body sink. headers receives the list to free after
+ * the transfer. */
+static int prepare(struct wl_kube_client *c, const char *method,
+                   const char *path, const char *content_type,
+                   const char *req, struct body_buf *resp,
+                   struct curl_slist **headers, struct wl_error *err)
+{
+    CURL *h = c->curl;
+    _cleanup_free_ char *url = NULL, *ct = NULL;
+
+    if (asprintf(&url, "%s%s", c->server, path) < 0 ||
+        asprintf(&ct, "Content-Type: %s",
+                 content_type ? content_type : "application/json") < 0)
+        return wl_error_set(err, ENOMEM, "%s %s", method, path);
+
+    curl_easy_reset(h); /* keeps the connection cache, drops old options */
+    setup_tls(c);
+    *headers = curl_slist_append(*headers, "Accept: application/json");
+    if (req)
+        *headers = curl_slist_append(*headers, ct);
+    if (c->auth_header)
+        *headers = curl_slist_append(*headers, c->auth_header);
+    (void)curl_easy_setopt(h, CURLOPT_URL, url); /* curl copies strings */
+    (void)curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    (void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, *headers);
+    (void)curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
+    (void)curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+    (void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    (void)curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    (void)curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    (void)curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 15L);
+    (void)curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 5L);
+    (void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    (void)curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+    if (req) {
+        (void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, req);
+        (void)curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req));
+    }
+    return 0;
+}
+
 int wl_kube_request(struct wl_kube_client *c, const char *method,
                     const char *path, const char *content_type,
                     const json_t *body, json_t **ret, long *ret_status,
@@ -181,42 +223,18 @@ int wl_kube_request(struct wl_kube_client *c, const char *method,
 {
     CURL *h = c->curl;
     struct body_buf resp = {0};
-    _cleanup_free_ char *url = NULL, *req = NULL, *ct = NULL;
+    _cleanup_free_ char *req = NULL;
     struct curl_slist *headers = NULL;
     long status = 0;
     int r = -1;
 
     if (ret_status)
         *ret_status = 0;
-    if (asprintf(&url, "%s%s", c->server, path) < 0)
-        return wl_error_set(err, ENOMEM, "%s %s", method, path);
     if (body && !(req = wl_json_dump(body)))
         return wl_error_set(err, ENOMEM, "%s %s", method, path);
-    if (asprintf(&ct, "Content-Type: %s",
-                 content_type ? content_type : "application/json") < 0)
-        return wl_error_set(err, ENOMEM, "%s %s", method, path);
-
-    curl_easy_reset(h); /* keeps the connection cache, drops old options */
-    setup_tls(c);
-    headers = curl_slist_append(headers, "Accept: application/json");
-    if (req)
-        headers = curl_slist_append(headers, ct);
-    if (c->auth_header)
-        headers = curl_slist_append(headers, c->auth_header);
-    (void)curl_easy_setopt(h, CURLOPT_URL, url);
-    (void)curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    (void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    (void)curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
-    (void)curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-    (void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    (void)curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    if (prepare(c, method, path, content_type, req, &resp, &headers, err) < 0)
+        return -1;
     (void)curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
-    (void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    (void)curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    if (req) {
-        (void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, req);
-        (void)curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req));
-    }
 
     CURLcode cr = curl_easy_perform(h);
     curl_slist_free_all(headers);
@@ -248,6 +266,122 @@ int wl_kube_request(struct wl_kube_client *c, const char *method,
     r = 0;
 out:
     free(resp.data);
+    return r;
+}
+
+/* A streamed answer: bytes collect in buf until a newline completes a
+ * line, which is decoded and handed to fn, then dropped. */
+struct stream {
+    CURL *curl;
+    struct body_buf buf;
+    wl_kube_line_fn fn;
+    void *userdata;
+    const atomic_bool *stop;
+    bool ok_status;   /* 2xx: lines are events; else the body is a Status */
+    bool stopped;     /* fn asked to stop, or *stop was set */
+    struct wl_error *err;
+    bool line_failed; /* a line did not decode; err says why */
+};
+
+static int stream_lines(struct stream *s)
+{
+    char *start = s->buf.data;
+    char *end = s->buf.data + s->buf.len;
+    char *nl;
+
+    while (start < end && (nl = memchr(start, '\n', (size_t)(end - start)))) {
+        json_t *v = NULL;
+        if (nl > start) {
+            if (wl_json_parse(start, (size_t)(nl - start), WL_JSON_MAX_DEPTH,
+                              &v, s->err) < 0) {
+                s->line_failed = true;
+                return -1;
+            }
+            int r = s->fn(s->userdata, v);
+            json_decref(v);
+            if (r < 0) {
+                s->stopped = true;
+                return -1;
+            }
+        }
+        start = nl + 1;
+    }
+    size_t rest = (size_t)(end - start);
+    memmove(s->buf.data, start, rest);
+    s->buf.len = rest;
+    return 0;
+}
+
+static size_t on_stream(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct stream *s = userdata;
+    long status = 0;
+    size_t n = size * nmemb;
+
+    if (on_body(ptr, size, nmemb, &s->buf) != n)
+        return 0;
+    (void)curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+    s->ok_status = status >= 200 && status <= 299;
+    if (s->ok_status && stream_lines(s) < 0)
+        return 0;
+    return n;
+}
+
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct stream *s = userdata;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (s->stop && atomic_load(s->stop)) {
+        s->stopped = true;
+        return 1;
+    }
+    return 0;
+}
+
+int wl_kube_stream(struct wl_kube_client *c, const char *path,
+                   wl_kube_line_fn fn, void *userdata, const atomic_bool *stop,
+                   long *ret_status, struct wl_error *err)
+{
+    CURL *h = c->curl;
+    struct stream s = {.curl = h, .fn = fn, .userdata = userdata,
+                       .stop = stop, .err = err};
+    struct curl_slist *headers = NULL;
+    long status = 0;
+    int r = -1;
+
+    if (ret_status)
+        *ret_status = 0;
+    if (prepare(c, "GET", path, NULL, NULL, &s.buf, &headers, err) < 0)
+        return -1;
+    (void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream);
+    (void)curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+    (void)curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    (void)curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    (void)curl_easy_setopt(h, CURLOPT_XFERINFODATA, &s);
+
+    CURLcode cr = curl_easy_perform(h);
+    curl_slist_free_all(headers);
+    (void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (ret_status)
+        *ret_status = status;
+    if (s.stopped) {
+        r = 0;
+    } else if (s.line_failed) {
+        wl_error_prefix(err, "watch %s", path);
+    } else if (cr != CURLE_OK) {
+        if (s.buf.too_large)
+            wl_error_set(err, 0, "watch %s: event larger than %u bytes", path,
+                         WL_KUBE_MAX_RESPONSE);
+        else
+            wl_error_set(err, 0, "watch %s%s: %s", c->server, path,
+                         curl_easy_strerror(cr));
+    } else if (!s.ok_status) {
+        status_error(err, "GET", path, status, &s.buf);
+    } else {
+        r = 0; /* the server ended the stream (its timeoutSeconds) */
+    }
+    free(s.buf.data);
     return r;
 }
 

@@ -12,6 +12,7 @@
 #define WL_KUBE_CLIENT_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 #include "kube/kubeconfig.h"
 #include "util/error.h"
@@ -45,6 +46,20 @@ int wl_kube_request(struct wl_kube_client *c, const char *method,
                     const char *path, const char *content_type,
                     const json_t *body, json_t **ret, long *ret_status,
                     struct wl_error *err);
+
+/* Receives one decoded line of a streamed answer (a watch event); the
+ * value is borrowed for the call. Returns 0 to go on reading, -1 to stop. */
+typedef int (*wl_kube_line_fn)(void *userdata, const json_t *value);
+
+/* GETs path and decodes the answer line by line as it arrives (a watch),
+ * calling fn for each line, until the server ends the stream, fn returns
+ * -1, or *stop (may be NULL) becomes true — checked at least every 200 ms.
+ * Returns 0 in those cases. Returns -1 for no answer, a non-2xx status
+ * (in *ret_status, as wl_kube_request), an undecodable line or one longer
+ * than WL_KUBE_MAX_RESPONSE, and a stream that breaks off. */
+int wl_kube_stream(struct wl_kube_client *c, const char *path,
+                   wl_kube_line_fn fn, void *userdata, const atomic_bool *stop,
+                   long *ret_status, struct wl_error *err);
 
 /* The API server's base URL, e.g. "https://127.0.0.1:6443". Borrowed. */
 const char *wl_kube_client_server(const struct wl_kube_client *c);

@@ -29,10 +29,13 @@ static void fy_document_destroyp(struct fy_document **doc)
         fy_document_destroy(*doc);
 }
 
-static void fy_diag_unrefp(struct fy_diag **diag)
+/* fy_diag_destroy(), not fy_diag_unref(): only destroy frees the collected
+ * errors. It drops our reference; a document built with the diag keeps its
+ * own. */
+static void fy_diag_destroyp(struct fy_diag **diag)
 {
     if (*diag)
-        fy_diag_unref(*diag);
+        fy_diag_destroy(*diag);
 }
 
 static void wl_kubeconfig_freep(struct wl_kubeconfig **kc)
@@ -656,15 +659,97 @@ static void diag_drop(struct fy_diag *diag, void *user, const char *buf,
     (void)len;
 }
 
+/* Decodes the UTF-8 sequence at s (n > 0 bytes available) into *ret_cp
+ * and returns its length, or 0 when it is malformed: truncated, overlong,
+ * a surrogate or above U+10FFFF. */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *ret_cp)
+{
+    uint32_t cp, min;
+    size_t width;
+
+    if (s[0] < 0x80) {
+        *ret_cp = s[0];
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        width = 2;
+        cp = s[0] & 0x1f;
+        min = 0x80;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        width = 3;
+        cp = s[0] & 0x0f;
+        min = 0x800;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        width = 4;
+        cp = s[0] & 0x07;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (width > n)
+        return 0;
+    for (size_t i = 1; i < width; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    *ret_cp = cp;
+    return width;
+}
+
+/* YAML 1.2's c-printable set: what a YAML stream may contain at all. */
+static bool yaml_printable(uint32_t c)
+{
+    return c == 0x09 || c == 0x0a || c == 0x0d || (c >= 0x20 && c <= 0x7e) ||
+           c == 0x85 || (c >= 0xa0 && c <= 0xd7ff) ||
+           (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+}
+
+/* A YAML stream is UTF-8 text of printable characters (YAML 1.2, 5.1), and
+ * go-yaml refuses anything else for client-go too. Checking this before
+ * libfyaml sees the input also matters for robustness: libfyaml 0.7.12
+ * (Debian 12) loops forever on malformed UTF-8 in a directive line such as
+ * "%\x9c" (libfyaml issue #101, fixed upstream in 2023). */
+static int yaml_check_text(const char *yaml, size_t len, struct wl_error *err)
+{
+    const unsigned char *s = (const unsigned char *)yaml;
+    int line = 1, column = 1;
+
+    for (size_t i = 0; i < len; column++) {
+        uint32_t c = 0;
+        size_t width = utf8_next(s + i, len - i, &c);
+        if (width == 0)
+            return wl_error_set(err, 0,
+                                "invalid YAML: line %d, column %d: not valid "
+                                "UTF-8",
+                                line, column);
+        if (!yaml_printable(c))
+            return wl_error_set(err, 0,
+                                "invalid YAML: line %d, column %d: control "
+                                "character U+%04X is not allowed",
+                                line, column, (unsigned)c);
+        if (c == '\n') {
+            line++;
+            column = 0;
+        }
+        i += width;
+    }
+    return 0;
+}
+
 static int yaml_load(const char *yaml, size_t len, struct fy_document **ret,
                      struct wl_error *err)
 {
-    _cleanup_(fy_diag_unrefp) struct fy_diag *diag = NULL;
+    _cleanup_(fy_diag_destroyp) struct fy_diag *diag = NULL;
     _cleanup_(fy_document_destroyp) struct fy_document *doc = NULL;
     struct fy_diag_cfg dcfg;
 
     if (len == 0)
         return wl_error_set(err, 0, "kubeconfig is empty");
+    if (yaml_check_text(yaml, len, err) < 0)
+        return -1;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
     dcfg.output_fn = diag_drop;

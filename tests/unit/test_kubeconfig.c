@@ -403,6 +403,62 @@ static void test_invalid_yaml_reports_line_and_prints_nothing(void)
     free(msg2);
 }
 
+/* Parses len bytes of yaml without a base directory; returns the message. */
+static const char *parse_error(const char *yaml, size_t len)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_kubeconfig *kc = NULL;
+    if (wl_kubeconfig_parse(yaml, len, NULL, NULL, &kc, &err) == 0) {
+        wl_kubeconfig_free(kc);
+        return "(parsed)";
+    }
+    const char *msg = fmt("%s", err.msg ? err.msg : "(no message)");
+    wl_error_clear(&err);
+    return msg;
+}
+
+static void test_input_must_be_printable_utf8(void)
+{
+    /* libfyaml 0.7.12 loops forever on this one (its issue #101). */
+    CHECK_STR(parse_error("%\x9c", 2),
+              "invalid YAML: line 1, column 2: not valid UTF-8");
+    CHECK_STR(parse_error("a: b\nc: \xc3\xa9\xc0\xaf\n", 13),
+              "invalid YAML: line 2, column 5: not valid UTF-8");
+    CHECK_STR(parse_error("a: \xed\xa0\x80\n", 7), /* a surrogate */
+              "invalid YAML: line 1, column 4: not valid UTF-8");
+    CHECK_STR(parse_error("a: \xe2\x82", 5), /* truncated */
+              "invalid YAML: line 1, column 4: not valid UTF-8");
+    CHECK_STR(parse_error("a: b\0c\n", 7),
+              "invalid YAML: line 1, column 5: control character U+0000 is "
+              "not allowed");
+    CHECK_STR(parse_error("\n\n  \x1b[31m", 9),
+              "invalid YAML: line 3, column 3: control character U+001B is "
+              "not allowed");
+    /* Non-ASCII text and a byte order mark are fine. */
+    const char *yaml = "\xef\xbb\xbf"
+                       "clusters: [{name: \xc3\xa9, cluster: {server: "
+                       "https://h}}]\n"
+                       "contexts: [{name: \xf0\x9f\x9a\x80, context: "
+                       "{cluster: \xc3\xa9}}]\n";
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_kubeconfig *kc = NULL;
+    CHECK_INT(wl_kubeconfig_parse(yaml, strlen(yaml), NULL,
+                                  "\xf0\x9f\x9a\x80", &kc, &err),
+              0);
+    CHECK_STR(kc->server, "https://h");
+    wl_kubeconfig_free(kc);
+}
+
+static void test_parse_does_not_read_past_len(void)
+{
+    /* The text after len would make it valid; without it, it is not. */
+    const char *yaml = "contexts: []\ncurrent-context: x\n";
+    CHECK_STR(parse_error(yaml, 13),
+              "no context given and current-context is not set");
+    CHECK_STR(parse_error(yaml, strlen(yaml)), "context \"x\" not found");
+    CHECK_STR(parse_error(yaml, 0), "kubeconfig is empty");
+}
+
 static void test_context_without_cluster_entry(void)
 {
     CHECK_LOAD_FAILS(
@@ -829,6 +885,8 @@ WL_TEST_MAIN(WL_T(test_setup), WL_T(test_data_fields_are_decoded),
              WL_T(test_missing_file_names_path_and_cause),
              WL_T(test_file_over_the_limit_is_refused),
              WL_T(test_invalid_yaml_reports_line_and_prints_nothing),
+             WL_T(test_input_must_be_printable_utf8),
+             WL_T(test_parse_does_not_read_past_len),
              WL_T(test_context_without_cluster_entry),
              WL_T(test_context_without_user_entry),
              WL_T(test_cluster_without_server),

@@ -1,0 +1,430 @@
+#include "node/bootstrap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "util/cleanup.h"
+#include "util/fileio.h"
+#include "util/json.h"
+#include "util/log.h"
+
+#define CSR_PATH "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+#define SIGNER "kubernetes.io/kube-apiserver-client-kubelet"
+
+/* ------------------------------------------------------------ cleanup */
+
+static void secret_freep(char **p)
+{
+    if (*p) {
+        OPENSSL_cleanse(*p, strlen(*p));
+        free(*p);
+    }
+}
+static void pkey_freep(EVP_PKEY **p) { EVP_PKEY_free(*p); }
+static void x509_freep(X509 **p) { X509_free(*p); }
+static void req_freep(X509_REQ **p) { X509_REQ_free(*p); }
+static void bio_freep(BIO **p) { BIO_free(*p); }
+static void kubeconfig_freep(struct wl_kubeconfig **p)
+{
+    wl_kubeconfig_free(*p);
+}
+static void client_freep(struct wl_kube_client **p)
+{
+    wl_kube_client_free(*p);
+}
+
+#define _cleanup_secret_ _cleanup_(secret_freep)
+
+/* Sets err to what, followed by OpenSSL's first queued reason. */
+static int ssl_error(struct wl_error *err, const char *what)
+{
+    unsigned long e = ERR_get_error();
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    ERR_clear_error();
+    return wl_error_set(err, 0, "%s: %s", what, e ? buf : "unknown error");
+}
+
+/* The contents of a memory BIO as a malloc'd string. */
+static char *bio_to_string(BIO *bio)
+{
+    char *data = NULL;
+    long len = BIO_get_mem_data(bio, &data);
+    if (len < 0)
+        return NULL;
+    char *s = malloc((size_t)len + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, data, (size_t)len);
+    s[len] = '\0';
+    return s;
+}
+
+/* ------------------------------------------------------------ CSR */
+
+int wl_bootstrap_make_csr(const char *node_name, char **ret_key_pem,
+                          char **ret_csr_pem, struct wl_error *err)
+{
+    _cleanup_(pkey_freep) EVP_PKEY *pkey = EVP_EC_gen("P-256");
+    if (!pkey)
+        return ssl_error(err, "generate P-256 key");
+
+    _cleanup_(req_freep) X509_REQ *req = X509_REQ_new();
+    if (!req)
+        return ssl_error(err, "new certificate request");
+    char cn[320];
+    int n = snprintf(cn, sizeof(cn), "system:node:%s", node_name);
+    if (n < 0 || (size_t)n >= sizeof(cn))
+        return wl_error_set(err, 0, "node name too long for a certificate");
+    /* The kubelet's subject: the Node authorizer and NodeRestriction know
+     * a node by CN system:node:<name> in group (O) system:nodes. */
+    X509_NAME *subj = X509_REQ_get_subject_name(req);
+    if (!X509_REQ_set_version(req, 0) ||
+        !X509_NAME_add_entry_by_txt(subj, "O", MBSTRING_UTF8,
+                                    (const unsigned char *)"system:nodes", -1,
+                                    -1, 0) ||
+        !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
+                                    (const unsigned char *)cn, -1, -1, 0) ||
+        !X509_REQ_set_pubkey(req, pkey) ||
+        X509_REQ_sign(req, pkey, EVP_sha256()) <= 0)
+        return ssl_error(err, "build certificate request");
+
+    _cleanup_(bio_freep) BIO *kbio = BIO_new(BIO_s_secmem());
+    _cleanup_(bio_freep) BIO *rbio = BIO_new(BIO_s_mem());
+    if (!kbio || !rbio ||
+        !PEM_write_bio_PrivateKey(kbio, pkey, NULL, NULL, 0, NULL, NULL) ||
+        !PEM_write_bio_X509_REQ(rbio, req))
+        return ssl_error(err, "encode key and certificate request");
+    _cleanup_secret_ char *key = bio_to_string(kbio);
+    _cleanup_free_ char *csr = bio_to_string(rbio);
+    if (!key || !csr)
+        return wl_error_set(err, ENOMEM, "certificate request");
+    *ret_key_pem = TAKE_PTR(key);
+    *ret_csr_pem = TAKE_PTR(csr);
+    return 0;
+}
+
+/* ------------------------------------------------------------ validity */
+
+static int asn1_to_time(const ASN1_TIME *t, time_t *ret)
+{
+    struct tm tm;
+    if (!t || !ASN1_TIME_to_tm(t, &tm))
+        return -1;
+    *ret = timegm(&tm);
+    return 0;
+}
+
+static int cert_check(const char *cert_pem, size_t cert_len,
+                      const char *key_pem, size_t key_len, time_t now,
+                      struct wl_error *err)
+{
+    if (!cert_pem || !key_pem)
+        return wl_error_set(err, 0, "no client certificate and key");
+    if (cert_len > INT_MAX || key_len > INT_MAX)
+        return wl_error_set(err, 0, "client certificate too large");
+    _cleanup_(bio_freep) BIO *cbio = BIO_new_mem_buf(cert_pem, (int)cert_len);
+    _cleanup_(bio_freep) BIO *kbio = BIO_new_mem_buf(key_pem, (int)key_len);
+    if (!cbio || !kbio)
+        return wl_error_set(err, ENOMEM, "client certificate");
+    _cleanup_(x509_freep) X509 *cert =
+        PEM_read_bio_X509(cbio, NULL, NULL, NULL);
+    if (!cert)
+        return ssl_error(err, "parse client certificate");
+    _cleanup_(pkey_freep) EVP_PKEY *pkey =
+        PEM_read_bio_PrivateKey(kbio, NULL, NULL, NULL);
+    if (!pkey)
+        return ssl_error(err, "parse client key");
+    if (!X509_check_private_key(cert, pkey))
+        return ssl_error(err, "client key does not match certificate");
+
+    time_t nb, na;
+    if (asn1_to_time(X509_get0_notBefore(cert), &nb) < 0 ||
+        asn1_to_time(X509_get0_notAfter(cert), &na) < 0)
+        return wl_error_set(err, 0, "client certificate: bad validity");
+    if (now < nb)
+        return wl_error_set(err, 0, "client certificate not valid yet");
+    if (now >= na)
+        return wl_error_set(err, 0, "client certificate expired");
+    /* The kubelet's certificate manager rotates at 70-90% of the lifetime;
+     * at start-up we only insist that more than the last 10% remains. */
+    if (na - now <= (na - nb) / 10)
+        return wl_error_set(err, 0, "client certificate expires within 10%% "
+                                    "of its lifetime");
+    return 0;
+}
+
+bool wl_bootstrap_cert_usable(const char *cert_pem, size_t cert_len,
+                              const char *key_pem, size_t key_len, time_t now,
+                              struct wl_error *err)
+{
+    return cert_check(cert_pem, cert_len, key_pem, key_len, now, err) == 0;
+}
+
+/* Whether the node's kubeconfig can be used as it is; logs why not. */
+static bool kubeconfig_usable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 && errno == ENOENT) {
+        log_info("bootstrap: no kubeconfig at path=%s", path);
+        return false;
+    }
+    struct wl_error err = WL_ERROR_INIT;
+    _cleanup_(kubeconfig_freep) struct wl_kubeconfig *kc = NULL;
+    if (wl_kubeconfig_load(path, NULL, &kc, &err) < 0 ||
+        !wl_bootstrap_cert_usable(kc->cert_pem, kc->cert_pem_len, kc->key_pem,
+                                  kc->key_pem_len, time(NULL), &err)) {
+        log_info("bootstrap: kubeconfig path=%s not usable: %s", path,
+                 err.msg);
+        wl_error_clear(&err);
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------ API */
+
+static char *base64_encode(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > INT_MAX / 2)
+        return NULL;
+    char *out = malloc(4 * ((n + 2) / 3) + 1);
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s,
+                        (int)n);
+    return out;
+}
+
+/* Decodes standard base64 (as Go encodes a []byte) into a string. */
+static char *base64_decode(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > WL_BOOTSTRAP_MAX_CERT)
+        return NULL;
+    _cleanup_free_ char *out = malloc(n / 4 * 3 + 4);
+    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+    int len = 0, fin = 0;
+    bool ok = out && ctx;
+    if (ok) {
+        EVP_DecodeInit(ctx);
+        ok = EVP_DecodeUpdate(ctx, (unsigned char *)out, &len,
+                              (const unsigned char *)s, (int)n) >= 0 &&
+             EVP_DecodeFinal(ctx, (unsigned char *)out + len, &fin) > 0;
+    }
+    EVP_ENCODE_CTX_free(ctx);
+    if (!ok)
+        return NULL;
+    out[len + fin] = '\0';
+    return TAKE_PTR(out);
+}
+
+/* POSTs the CSR; *ret_name is the name the API server generated. */
+static int csr_create(struct wl_kube_client *c, const char *csr_pem,
+                      char **ret_name, struct wl_error *err)
+{
+    _cleanup_free_ char *b64 = base64_encode(csr_pem);
+    if (!b64)
+        return wl_error_set(err, ENOMEM, "create csr");
+    _cleanup_(json_decrefp) json_t *body = json_pack(
+        "{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:[s, s]}}", "apiVersion",
+        "certificates.k8s.io/v1", "kind", "CertificateSigningRequest",
+        "metadata", "generateName", "node-csr-", "spec", "request", b64,
+        "signerName", SIGNER, "usages", "digital signature", "client auth");
+    if (!body)
+        return wl_error_set(err, ENOMEM, "create csr");
+    _cleanup_(json_decrefp) json_t *resp = NULL;
+    if (wl_kube_request(c, "POST", CSR_PATH, NULL, body, &resp, NULL, err) <
+        0)
+        return wl_error_prefix(err, "create csr");
+    const char *name = wl_json_str(resp, "metadata", "name", NULL);
+    if (!name || !*name)
+        return wl_error_set(err, 0, "create csr: no metadata.name in answer");
+    char *copy = strdup(name);
+    if (!copy)
+        return wl_error_set(err, ENOMEM, "create csr");
+    *ret_name = copy;
+    return 0;
+}
+
+/* Looks at one read of the CSR: 0 not yet decided or signed, 1 signed
+ * (*ret_cert is the PEM), -1 denied or failed. */
+static int csr_check(const json_t *csr, const char *name, char **ret_cert,
+                     struct wl_error *err)
+{
+    bool approved = false;
+    json_t *conds = wl_json_get(csr, "status", "conditions", NULL);
+    size_t i;
+    json_t *c;
+    json_array_foreach(conds, i, c)
+    {
+        const char *type = wl_json_str(c, "type", NULL);
+        const char *status = wl_json_str(c, "status", NULL);
+        const char *msg = wl_json_str(c, "message", NULL);
+        if (!type || (status && strcmp(status, "True") != 0))
+            continue;
+        if (!strcmp(type, "Denied") || !strcmp(type, "Failed"))
+            return wl_error_set(err, 0, "csr %s %s: %s", name,
+                                !strcmp(type, "Denied") ? "denied" : "failed",
+                                msg && *msg ? msg : "(no message)");
+        if (!strcmp(type, "Approved"))
+            approved = true;
+    }
+    const char *b64 = wl_json_str(csr, "status", "certificate", NULL);
+    if (!approved || !b64 || !*b64)
+        return 0;
+    char *pem = base64_decode(b64);
+    if (!pem)
+        return wl_error_set(err, 0, "csr %s: status.certificate is not "
+                                    "valid base64 (or too large)",
+                            name);
+    *ret_cert = pem;
+    return 1;
+}
+
+/* Waits up to seconds for one of sigs (NULL: just sleeps). Returns the
+ * signal or 0. */
+static int wait_signal(const sigset_t *sigs, int seconds)
+{
+    struct timespec ts = {seconds, 0};
+    if (!sigs) {
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        return 0;
+    }
+    for (;;) {
+        int s = sigtimedwait(sigs, NULL, &ts);
+        if (s > 0)
+            return s;
+        if (errno == EAGAIN)
+            return 0;
+    }
+}
+
+/* Polls the CSR every second until it is signed (0, *ret_cert set), denied
+ * or failed or timed out (-1), or a signal arrives (1). */
+static int csr_wait(struct wl_kube_client *c, const char *name,
+                    const struct wl_bootstrap_config *cfg, char **ret_cert,
+                    struct wl_error *err)
+{
+    int timeout = cfg->timeout_s > 0 ? cfg->timeout_s : WL_BOOTSTRAP_TIMEOUT_S;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", CSR_PATH, name);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        _cleanup_(json_decrefp) json_t *csr = NULL;
+        long status = 0;
+        if (wl_kube_request(c, "GET", path, NULL, NULL, &csr, &status, err) <
+            0) {
+            /* The API server restarting is worth waiting for; a 4xx
+             * (the CSR deleted, access gone) will not get better. */
+            if (status >= 400 && status < 500)
+                return wl_error_prefix(err, "csr %s", name);
+            log_warning("bootstrap: csr=%s %s", name, err->msg);
+            wl_error_clear(err);
+        } else {
+            int r = csr_check(csr, name, ret_cert, err);
+            if (r != 0)
+                return r > 0 ? 0 : -1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= timeout)
+            return wl_error_set(err, 0, "csr %s: not approved and signed "
+                                        "after %d s",
+                                name, timeout);
+        int sig = wait_signal(cfg->sigs, 1);
+        if (sig > 0) {
+            log_info("bootstrap: signal=%s while waiting for csr=%s",
+                     strsignal(sig), name);
+            return 1;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ files */
+
+/* Keeps the key and certificate in <data_dir>/pki, as the kubelet keeps
+ * them in /var/lib/kubelet/pki. */
+static int pki_write(const char *data_dir, const char *key_pem,
+                     const char *cert_pem, struct wl_error *err)
+{
+    _cleanup_close_ int dfd =
+        open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return wl_error_set(err, errno, "open %s", data_dir);
+    if (mkdirat(dfd, "pki", 0700) < 0 && errno != EEXIST)
+        return wl_error_set(err, errno, "mkdir %s/pki", data_dir);
+    if (wl_file_write_atomic(dfd, "pki/kubelet-client.key", key_pem,
+                             strlen(key_pem), 0600, err) < 0 ||
+        wl_file_write_atomic(dfd, "pki/kubelet-client.crt", cert_pem,
+                             strlen(cert_pem), 0600, err) < 0)
+        return wl_error_prefix(err, "%s/pki", data_dir);
+    return 0;
+}
+
+/* ------------------------------------------------------------ main */
+
+int wl_bootstrap_client_cert(const struct wl_bootstrap_config *cfg,
+                             struct wl_error *err)
+{
+    if (!cfg->kubeconfig)
+        return wl_error_set(err, 0, "--bootstrap-kubeconfig needs "
+                                    "--kubeconfig: the path where the node's "
+                                    "credentials are written");
+    if (kubeconfig_usable(cfg->kubeconfig)) {
+        log_info("bootstrap: reusing client certificate in kubeconfig "
+                 "path=%s",
+                 cfg->kubeconfig);
+        return 0;
+    }
+
+    _cleanup_(kubeconfig_freep) struct wl_kubeconfig *boot = NULL;
+    _cleanup_(client_freep) struct wl_kube_client *client = NULL;
+    if (wl_kubeconfig_load(cfg->bootstrap_kubeconfig, NULL, &boot, err) < 0 ||
+        wl_kube_client_new(boot, cfg->user_agent, &client, err) < 0)
+        return wl_error_prefix(err, "bootstrap kubeconfig");
+
+    _cleanup_secret_ char *key = NULL;
+    _cleanup_free_ char *csr_pem = NULL, *name = NULL, *cert = NULL;
+    if (wl_bootstrap_make_csr(cfg->node_name, &key, &csr_pem, err) < 0 ||
+        csr_create(client, csr_pem, &name, err) < 0)
+        return -1;
+    log_info("bootstrap: csr created name=%s signer=%s subject=system:node:%s",
+             name, SIGNER, cfg->node_name);
+
+    int r = csr_wait(client, name, cfg, &cert, err);
+    if (r != 0)
+        return r;
+    /* A signer that hands back a certificate for another key would leave
+     * us with credentials that cannot work; refuse them here. */
+    if (!wl_bootstrap_cert_usable(cert, strlen(cert), key, strlen(key),
+                                  time(NULL), err))
+        return wl_error_prefix(err, "csr %s", name);
+    log_info("bootstrap: csr approved name=%s", name);
+
+    if (cfg->data_dir && pki_write(cfg->data_dir, key, cert, err) < 0)
+        return -1;
+    if (wl_kubeconfig_write(cfg->kubeconfig, "default", boot->server,
+                            boot->ca_pem, cert, key, NULL, err) < 0)
+        return wl_error_prefix(err, "write %s", cfg->kubeconfig);
+    log_info("bootstrap: client certificate written path=%s",
+             cfg->kubeconfig);
+    return 0;
+}
