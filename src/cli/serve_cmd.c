@@ -11,9 +11,11 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "node/bootstrap.h"
+#include "node/certs.h"
 #include "node/node.h"
 #include "runtime/engine.h"
 #include "util/log.h"
+#include "util/sig.h"
 
 /* Backoff between failed API calls at start-up and in the loop. */
 #define RETRY_MIN_S 1
@@ -42,21 +44,6 @@ static int mkdir_p(const char *path, struct wl_error *err)
     return r;
 }
 
-/* Waits up to seconds for SIGTERM/SIGINT (blocked in every thread, so they
- * queue for us). Returns the signal, or 0 on timeout. */
-static int wait_signal(const sigset_t *set, int seconds)
-{
-    struct timespec ts = {seconds, 0};
-    for (;;) {
-        int s = sigtimedwait(set, NULL, &ts);
-        if (s > 0)
-            return s;
-        if (errno == EAGAIN)
-            return 0;
-        /* EINTR: another signal; wait again (for less is not worth it). */
-    }
-}
-
 static int next_retry(int cur)
 {
     int n = cur * 2;
@@ -79,10 +66,34 @@ static void shutdown_node(struct wl_node *node, const struct wl_config *cfg)
     }
 }
 
+/* One step of the certificate manager. When the client certificate was
+ * rotated, the node (and everything after it) moves to the new client and
+ * the old one is freed: *client is the loop's owned client. */
+static void certs_tick(struct wl_certs *certs, struct wl_node *node,
+                       struct wl_kube_client **client)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_kube_client *fresh = NULL;
+    if (wl_certs_tick(certs, *client, time(NULL), &fresh, &err) < 0) {
+        log_warning("node=%s %s", node->cfg->name, err.msg);
+        wl_error_clear(&err);
+    }
+    if (fresh) {
+        wl_kube_client_free(*client);
+        *client = fresh;
+        node->client = fresh;
+        log_info("api client rebuilt with the rotated client certificate "
+                 "node=%s",
+                 node->cfg->name);
+    }
+}
+
 /* Registers, then renews the Lease every WL_LEASE_RENEW_S and keeps node
- * status current until a signal arrives. */
+ * status current until a signal arrives. Each tick also drives the
+ * certificate manager, which never waits for a CSR's approval. */
 static int node_loop(struct wl_node *node, const struct wl_config *cfg,
-                     const sigset_t *sigs)
+                     const sigset_t *sigs, struct wl_certs *certs,
+                     struct wl_kube_client **client)
 {
     struct wl_error err = WL_ERROR_INIT;
     int retry = RETRY_MIN_S, sig;
@@ -90,7 +101,7 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
     while (wl_node_register(node, &err) < 0) {
         log_error("%s (retrying in %d s)", err.msg, retry);
         wl_error_clear(&err);
-        if ((sig = wait_signal(sigs, retry)) > 0) {
+        if ((sig = wl_sig_wait(sigs, retry)) > 0) {
             log_info("signal=%s before registration; exiting", strsignal(sig));
             return 0;
         }
@@ -101,7 +112,7 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
 
     int wait = 0;
     retry = RETRY_MIN_S;
-    while ((sig = wait_signal(sigs, wait)) == 0) {
+    while ((sig = wl_sig_wait(sigs, wait)) == 0) {
         bool failed = false;
         if (wl_node_renew_lease(node, &err) < 0) {
             log_warning("node=%s %s", cfg->node_name, err.msg);
@@ -113,6 +124,7 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
             wl_error_clear(&err);
             failed = true;
         }
+        certs_tick(certs, node, client);
         /* A failed renewal is retried soon, well inside the Lease's 40 s. */
         wait = failed ? retry : WL_LEASE_RENEW_S;
         retry = failed ? next_retry(retry) : RETRY_MIN_S;
@@ -193,10 +205,22 @@ int wl_cmd_serve(int argc, char **argv)
              wl_engine_wasmtime_version(), cfg.node_name,
              wl_kube_client_server(client));
 
+    /* The client certificate is ours to rotate only when we wrote it. */
+    struct wl_certs_config ccfg = {
+        .node_name = cfg.node_name,
+        .node_ip = cfg.node_ip,
+        .hostname = cfg.hostname,
+        .data_dir = cfg.data_dir,
+        .kubeconfig = cfg.bootstrap_kubeconfig ? cfg.kubeconfig : NULL,
+        .user_agent = agent,
+    };
+    struct wl_certs certs;
+    wl_certs_init(&certs, &ccfg);
     struct wl_node node;
     wl_node_init(&node, &ncfg, client);
-    status = node_loop(&node, &cfg, &sigs);
+    status = node_loop(&node, &cfg, &sigs, &certs, &client);
     wl_node_clear(&node);
+    wl_certs_clear(&certs);
 
 out:
     wl_error_clear(&err);

@@ -15,6 +15,8 @@
 
 /* What a parse needs besides the YAML. */
 struct parse_state {
+    const char *yaml; /* the text libfyaml parses: node marks index into it */
+    size_t yaml_len;
     const char *base_dir; /* relative file references; NULL refuses them */
     const char *source;   /* the kubeconfig's path for messages, or NULL */
     struct wl_error *err;
@@ -30,8 +32,8 @@ static void fy_document_destroyp(struct fy_document **doc)
 }
 
 /* fy_diag_destroy(), not fy_diag_unref(): only destroy frees the collected
- * errors. It drops our reference; a document built with the diag keeps its
- * own. */
+ * errors. It drops our reference; a document built with the diag holds its
+ * own until it is destroyed. */
 static void fy_diag_destroyp(struct fy_diag **diag)
 {
     if (*diag)
@@ -79,8 +81,8 @@ static int base64_value(unsigned char c)
  * encoding/json on a []byte: base64.StdEncoding): padding is required, CR
  * and LF are skipped, anything else outside the alphabet is an error. The
  * result is NUL-terminated. */
-static int base64_decode(const char *s, size_t len, const char *key,
-                         char **ret, size_t *ret_len, struct wl_error *err)
+static int base64_decode(const char *s, size_t len, const char *key, char **ret,
+                         size_t *ret_len, struct wl_error *err)
 {
     _cleanup_free_ char *out = malloc(len / 4 * 3 + 1);
     if (!out)
@@ -201,21 +203,100 @@ static int node_check_kind(struct fy_node *n, enum fy_node_type type,
     return 0;
 }
 
+/* Decodes the content of a single-quoted scalar (between the quotes) as
+ * YAML 1.2 does (7.3.2): '' is a quote, and line breaks fold, a single one
+ * into a space, n > 1 of them into n - 1 newlines, with the white space
+ * around them dropped. */
+static char *single_quoted_decode(const char *raw, size_t len, size_t *ret_len)
+{
+    char *out = malloc(len + 1);
+    size_t n = 0;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        char c = raw[i];
+        if (c == '\'') {
+            out[n++] = c;
+            i += i + 1 < len && raw[i + 1] == '\'' ? 2 : 1;
+        } else if (c == ' ' || c == '\t') {
+            size_t j = i;
+            while (j < len && (raw[j] == ' ' || raw[j] == '\t'))
+                j++;
+            if (j < len && (raw[j] == '\n' || raw[j] == '\r')) {
+                i = j; /* white space before a line break is dropped */
+                continue;
+            }
+            memcpy(out + n, raw + i, j - i);
+            n += j - i;
+            i = j;
+        } else if (c == '\n' || c == '\r') {
+            size_t breaks = 0;
+            while (i < len && (raw[i] == '\n' || raw[i] == '\r')) {
+                i +=
+                    raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n' ? 2 : 1;
+                breaks++;
+                while (i < len && (raw[i] == ' ' || raw[i] == '\t'))
+                    i++;
+            }
+            if (breaks == 1)
+                out[n++] = ' ';
+            else
+                for (size_t k = 1; k < breaks; k++)
+                    out[n++] = '\n';
+        } else {
+            out[n++] = c;
+            i++;
+        }
+    }
+    out[n] = '\0';
+    *ret_len = n;
+    return out;
+}
+
+/* The text of scalar n and its length: in the document, or in *tmp, which
+ * the caller frees. NULL when out of memory.
+ *
+ * libfyaml 0.7.12 leaks the chunk array of its text iterator when a
+ * single-quoted scalar has several escaped quotes in a row (libfyaml issue
+ * #233), so single-quoted scalars with escapes are decoded here, from the
+ * source text between the scalar's marks. */
+static const char *scalar_text(const struct parse_state *st, struct fy_node *n,
+                               size_t *len, char **tmp)
+{
+    *tmp = NULL;
+    if (fy_node_get_style(n) == FYNS_SINGLE_QUOTED) {
+        struct fy_token *t = fy_node_get_scalar_token(n);
+        const struct fy_mark *start = t ? fy_token_start_mark(t) : NULL;
+        const struct fy_mark *end = t ? fy_token_end_mark(t) : NULL;
+        if (start && end && start->input_pos <= end->input_pos &&
+            end->input_pos <= st->yaml_len) {
+            const char *raw = st->yaml + start->input_pos;
+            size_t raw_len = end->input_pos - start->input_pos;
+            if (memmem(raw, raw_len, "''", 2))
+                return *tmp = single_quoted_decode(raw, raw_len, len);
+        }
+    }
+    return fy_node_get_scalar(n, len);
+}
+
 /* The value of key in mapping map (NULL when absent). */
-static struct fy_node *map_get(struct fy_node *map, const char *key)
+static struct fy_node *map_get(const struct parse_state *st,
+                               struct fy_node *map, const char *key)
 {
     size_t key_len = strlen(key);
     struct fy_node_pair *pair;
     void *iter = NULL;
 
     while ((pair = fy_node_mapping_iterate(map, &iter))) {
+        _cleanup_free_ char *tmp = NULL;
         struct fy_node *k = fy_node_pair_key(pair);
         size_t len = 0;
         const char *s;
 
         if (!k || !fy_node_is_scalar(k) || fy_node_is_alias(k))
             continue;
-        s = fy_node_get_scalar(k, &len);
+        s = scalar_text(st, k, &len, &tmp);
         if (s && len == key_len && memcmp(s, key, len) == 0)
             return fy_node_pair_value(pair);
     }
@@ -223,78 +304,70 @@ static struct fy_node *map_get(struct fy_node *map, const char *key)
 }
 
 /* The mapping at key in map: *ret is NULL when the key is unset. */
-static int map_get_map(struct fy_node *map, const char *key,
-                       struct fy_node **ret, struct wl_error *err)
+static int map_get_map(const struct parse_state *st, struct fy_node *map,
+                       const char *key, struct fy_node **ret)
 {
-    struct fy_node *n = map_get(map, key);
+    struct fy_node *n = map_get(st, map, key);
     if (node_is_unset(n)) {
         *ret = NULL;
         return 0;
     }
-    if (node_check_kind(n, FYNT_MAPPING, key, err) < 0)
+    if (node_check_kind(n, FYNT_MAPPING, key, st->err) < 0)
         return -1;
     *ret = n;
     return 0;
 }
 
-/* The string at key in map, pointing into the document (not
- * NUL-terminated): *ret is NULL when the key is unset or empty. */
-static int map_get_str(struct fy_node *map, const char *key, const char **ret,
-                       size_t *ret_len, struct wl_error *err)
+/* A copy of the string at key in map, NUL-terminated: *ret is NULL when the
+ * key is unset or empty. ret_len may be NULL. */
+static int map_dup_str(const struct parse_state *st, struct fy_node *map,
+                       const char *key, char **ret, size_t *ret_len)
 {
-    struct fy_node *n = map_get(map, key);
+    _cleanup_free_ char *tmp = NULL;
+    struct fy_node *n = map_get(st, map, key);
+    size_t len = 0;
+    const char *s;
+    char *copy;
+
     if (node_is_unset(n)) {
         *ret = NULL;
-        *ret_len = 0;
+        if (ret_len)
+            *ret_len = 0;
         return 0;
     }
-    if (node_check_kind(n, FYNT_SCALAR, key, err) < 0)
+    if (node_check_kind(n, FYNT_SCALAR, key, st->err) < 0)
         return -1;
-
-    size_t len = 0;
-    const char *s = fy_node_get_scalar(n, &len);
+    s = scalar_text(st, n, &len, &tmp);
     if (!s)
-        len = 0;
-    if (len > 0 && memchr(s, '\0', len))
-        return wl_error_set(err, 0, "%s: contains a NUL byte", key);
-    *ret = len > 0 ? s : NULL;
-    *ret_len = len;
-    return 0;
-}
-
-/* Like map_get_str() but returns a malloc'd copy (or NULL when unset). */
-static int map_dup_str(struct fy_node *map, const char *key, char **ret,
-                       struct wl_error *err)
-{
-    const char *s;
-    size_t len;
-
-    if (map_get_str(map, key, &s, &len, err) < 0)
-        return -1;
-    if (!s) {
-        *ret = NULL;
-        return 0;
+        return wl_error_set(st->err, ENOMEM, "%s", key);
+    if (memchr(s, '\0', len))
+        return wl_error_set(st->err, 0, "%s: contains a NUL byte", key);
+    if (len == 0) {
+        copy = NULL;
+    } else if (tmp) {
+        copy = TAKE_PTR(tmp);
+    } else if (!(copy = strndup(s, len))) {
+        return wl_error_set(st->err, ENOMEM, "%s", key);
     }
-    char *copy = strndup(s, len);
-    if (!copy)
-        return wl_error_set(err, ENOMEM, "%s", key);
     *ret = copy;
+    if (ret_len)
+        *ret_len = len;
     return 0;
 }
 
 /* A boolean as sigs.k8s.io/yaml reads one (YAML 1.1, so yes/no/on/off
  * count); unset is false. */
-static int map_get_bool(struct fy_node *map, const char *key, bool *ret,
-                        struct wl_error *err)
+static int map_get_bool(const struct parse_state *st, struct fy_node *map,
+                        const char *key, bool *ret)
 {
-    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
-                                      "YES",  "on",   "On",   "ON",  "y",
-                                      "Y"};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No",
-                                     "NO",    "off",   "Off",   "OFF", "n",
-                                     "N"};
+    static const char *const yes[] = {"true", "True", "TRUE", "yes",
+                                      "Yes",  "YES",  "on",   "On",
+                                      "ON",   "y",    "Y"};
+    static const char *const no[] = {"false", "False", "FALSE", "no",
+                                     "No",    "NO",    "off",   "Off",
+                                     "OFF",   "n",     "N"};
     _Static_assert(WL_ARRAY_SIZE(yes) == WL_ARRAY_SIZE(no), "yes and no");
-    struct fy_node *n = map_get(map, key);
+    struct fy_node *n = map_get(st, map, key);
     size_t len = 0;
     const char *s;
 
@@ -302,22 +375,22 @@ static int map_get_bool(struct fy_node *map, const char *key, bool *ret,
         *ret = false;
         return 0;
     }
-    if (node_check_kind(n, FYNT_SCALAR, key, err) < 0)
+    if (node_check_kind(n, FYNT_SCALAR, key, st->err) < 0)
         return -1;
-    s = fy_node_get_scalar(n, &len);
-    if (s && fy_node_get_style(n) == FYNS_PLAIN) {
-        for (size_t i = 0; i < WL_ARRAY_SIZE(yes); i++) {
-            if (len == strlen(yes[i]) && memcmp(s, yes[i], len) == 0) {
-                *ret = true;
-                return 0;
-            }
-            if (len == strlen(no[i]) && memcmp(s, no[i], len) == 0) {
-                *ret = false;
-                return 0;
-            }
+    /* Only plain scalars are booleans; those have no escapes for
+     * scalar_text() to decode. */
+    s = fy_node_get_style(n) == FYNS_PLAIN ? fy_node_get_scalar(n, &len) : NULL;
+    for (size_t i = 0; s && i < WL_ARRAY_SIZE(yes); i++) {
+        if (len == strlen(yes[i]) && memcmp(s, yes[i], len) == 0) {
+            *ret = true;
+            return 0;
+        }
+        if (len == strlen(no[i]) && memcmp(s, no[i], len) == 0) {
+            *ret = false;
+            return 0;
         }
     }
-    return wl_error_set(err, 0, "%s: expected true or false", key);
+    return wl_error_set(st->err, 0, "%s: expected true or false", key);
 }
 
 /* Finds the entry called name in the list at key ("clusters") of root, and
@@ -325,11 +398,12 @@ static int map_get_bool(struct fy_node *map, const char *key, bool *ret,
  * unset. *ret_found tells whether the entry exists. Every entry of the list
  * must be well-formed, and a name defined twice is an error, as in
  * client-go's conversion of the lists into maps. */
-static int find_entry(struct fy_node *root, const char *key, const char *field,
-                      const char *name, bool *ret_found,
-                      struct fy_node **ret_body, struct wl_error *err)
+static int find_entry(const struct parse_state *st, struct fy_node *root,
+                      const char *key, const char *field, const char *name,
+                      bool *ret_found, struct fy_node **ret_body)
 {
-    struct fy_node *list = map_get(root, key);
+    struct wl_error *err = st->err;
+    struct fy_node *list = map_get(st, root, key);
     struct fy_node *body = NULL, *item;
     size_t name_len = strlen(name), index = 0;
     bool found = false;
@@ -343,15 +417,15 @@ static int find_entry(struct fy_node *root, const char *key, const char *field,
     if (node_check_kind(list, FYNT_SEQUENCE, key, err) < 0)
         return -1;
     for (; (item = fy_node_sequence_iterate(list, &iter)); index++) {
-        const char *s;
+        _cleanup_free_ char *s = NULL;
         size_t len;
         struct fy_node *b;
 
         if (fy_node_is_alias(item) || !fy_node_is_mapping(item))
             return wl_error_set(err, 0, "%s[%zu]: expected a mapping", key,
                                 index);
-        if (map_get_str(item, "name", &s, &len, err) < 0 ||
-            map_get_map(item, field, &b, err) < 0)
+        if (map_dup_str(st, item, "name", &s, &len) < 0 ||
+            map_get_map(st, item, field, &b) < 0)
             return wl_error_prefix(err, "%s[%zu]", key, index);
         if (!s || len != name_len || memcmp(s, name, len) != 0)
             continue;
@@ -396,17 +470,16 @@ static int read_ref(const struct parse_state *st, const char *key,
 /* Reads the pair file_key / data_key (certificate-authority and
  * certificate-authority-data, ...): the contents of the file, or the
  * decoded data. *ret is NULL when neither is set. */
-static int read_file_or_data(const struct parse_state *st,
-                             struct fy_node *map, const char *file_key,
-                             const char *data_key, char **ret,
-                             size_t *ret_len)
+static int read_file_or_data(const struct parse_state *st, struct fy_node *map,
+                             const char *file_key, const char *data_key,
+                             char **ret, size_t *ret_len)
 {
-    const char *data;
-    size_t data_len;
+    _cleanup_free_ char *data = NULL;
     _cleanup_free_ char *file = NULL;
+    size_t data_len;
 
-    if (map_dup_str(map, file_key, &file, st->err) < 0 ||
-        map_get_str(map, data_key, &data, &data_len, st->err) < 0)
+    if (map_dup_str(st, map, file_key, &file, NULL) < 0 ||
+        map_dup_str(st, map, data_key, &data, &data_len) < 0)
         return -1;
     /* client-go's validation calls this an error too ("client-cert-data
      * and client-cert are both specified"). */
@@ -423,13 +496,11 @@ static int read_file_or_data(const struct parse_state *st,
 }
 
 /* The token goes into an Authorization header verbatim. */
-static int check_token(const char *token, const char *key,
-                       struct wl_error *err)
+static int check_token(const char *token, const char *key, struct wl_error *err)
 {
     for (const char *p = token; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return wl_error_set(err, 0, "%s: contains control characters",
-                                key);
+            return wl_error_set(err, 0, "%s: contains control characters", key);
     return 0;
 }
 
@@ -450,7 +521,7 @@ static int read_token(const struct parse_state *st, struct fy_node *user,
     _cleanup_free_ char *data = NULL;
     size_t len = 0;
 
-    if (map_dup_str(user, "token", &token, st->err) < 0)
+    if (map_dup_str(st, user, "token", &token, NULL) < 0)
         return -1;
     if (token) {
         if (check_token(token, "token", st->err) < 0)
@@ -458,7 +529,7 @@ static int read_token(const struct parse_state *st, struct fy_node *user,
         *ret = TAKE_PTR(token);
         return 0;
     }
-    if (map_dup_str(user, "tokenFile", &file, st->err) < 0)
+    if (map_dup_str(st, user, "tokenFile", &file, NULL) < 0)
         return -1;
     if (!file) {
         *ret = NULL;
@@ -467,7 +538,7 @@ static int read_token(const struct parse_state *st, struct fy_node *user,
     if (read_ref(st, "tokenFile", file, &data, &len) < 0)
         return -1;
     if (memchr(data, '\0', len))
-        return wl_error_set(st->err, 0, "tokenFile %s: contains a NUL byte",
+        return wl_error_set(st->err, 0, "tokenFile %s contains a NUL byte",
                             file);
     size_t start = 0;
     while (start < len && is_space(data[start]))
@@ -475,7 +546,7 @@ static int read_token(const struct parse_state *st, struct fy_node *user,
     while (len > start && is_space(data[len - 1]))
         len--;
     if (len == start)
-        return wl_error_set(st->err, 0, "tokenFile %s: is empty", file);
+        return wl_error_set(st->err, 0, "tokenFile %s is empty", file);
     if (!(token = strndup(data + start, len - start)))
         return wl_error_set(st->err, ENOMEM, "tokenFile");
     if (check_token(token, "tokenFile", st->err) < 0)
@@ -505,13 +576,12 @@ static const struct unsupported unsupported_user[] = {
     {"as-user-extra", "impersonation is not supported"},
 };
 
-static int check_unsupported(struct fy_node *map,
-                             const struct unsupported *list, size_t n,
-                             struct wl_error *err)
+static int check_unsupported(const struct parse_state *st, struct fy_node *map,
+                             const struct unsupported *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (node_is_set(map_get(map, list[i].key)))
-            return wl_error_set(err, 0, "%s: %s", list[i].key, list[i].why);
+        if (node_is_set(map_get(st, map, list[i].key)))
+            return wl_error_set(st->err, 0, "%s: %s", list[i].key, list[i].why);
     return 0;
 }
 
@@ -522,19 +592,19 @@ static int resolve_cluster(const struct parse_state *st, struct fy_node *c,
 
     if (!c)
         return wl_error_set(st->err, 0, "server is not set");
-    if (check_unsupported(c, unsupported_cluster,
-                          WL_ARRAY_SIZE(unsupported_cluster), st->err) < 0 ||
-        map_get_bool(c, "insecure-skip-tls-verify", &insecure, st->err) < 0)
+    if (check_unsupported(st, c, unsupported_cluster,
+                          WL_ARRAY_SIZE(unsupported_cluster)) < 0 ||
+        map_get_bool(st, c, "insecure-skip-tls-verify", &insecure) < 0)
         return -1;
     if (insecure)
         return wl_error_set(st->err, 0,
                             "insecure-skip-tls-verify: TLS verification "
                             "cannot be turned off");
-    if (map_dup_str(c, "server", &kc->server, st->err) < 0)
+    if (map_dup_str(st, c, "server", &kc->server, NULL) < 0)
         return -1;
     if (!kc->server)
         return wl_error_set(st->err, 0, "server is not set");
-    if (map_dup_str(c, "tls-server-name", &kc->tls_server_name, st->err) < 0)
+    if (map_dup_str(st, c, "tls-server-name", &kc->tls_server_name, NULL) < 0)
         return -1;
     return read_file_or_data(st, c, "certificate-authority",
                              "certificate-authority-data", &kc->ca_pem,
@@ -546,14 +616,14 @@ static int resolve_user(const struct parse_state *st, struct fy_node *u,
 {
     if (!u) /* an empty user: anonymous, as in client-go */
         return 0;
-    if (check_unsupported(u, unsupported_user,
-                          WL_ARRAY_SIZE(unsupported_user), st->err) < 0)
+    if (check_unsupported(st, u, unsupported_user,
+                          WL_ARRAY_SIZE(unsupported_user)) < 0)
         return -1;
     if (read_file_or_data(st, u, "client-certificate",
                           "client-certificate-data", &kc->cert_pem,
                           &kc->cert_pem_len) < 0 ||
-        read_file_or_data(st, u, "client-key", "client-key-data",
-                          &kc->key_pem, &kc->key_pem_len) < 0)
+        read_file_or_data(st, u, "client-key", "client-key-data", &kc->key_pem,
+                          &kc->key_pem_len) < 0)
         return -1;
     /* client-go: "client-key-data or client-key must be specified for %v
      * to use the clientCert authentication method" */
@@ -577,7 +647,7 @@ static int context_name(struct parse_state *st, struct fy_node *root,
         *ret = copy;
         return 0;
     }
-    if (map_dup_str(root, "current-context", ret, st->err) < 0)
+    if (map_dup_str(st, root, "current-context", ret, NULL) < 0)
         return -1;
     if (*ret)
         return 0;
@@ -598,8 +668,8 @@ static int resolve(struct parse_state *st, struct fy_node *root,
 
     if (context_name(st, root, context, &kc->context) < 0)
         return -1;
-    if (find_entry(root, "contexts", "context", kc->context, &found, &ctx,
-                   st->err) < 0)
+    if (find_entry(st, root, "contexts", "context", kc->context, &found, &ctx) <
+        0)
         return -1;
     if (!found) {
         st->missing = true;
@@ -608,16 +678,16 @@ static int resolve(struct parse_state *st, struct fy_node *root,
                             kc->context, st->source ? " in " : "",
                             st->source ? st->source : "");
     }
-    if (ctx && (map_dup_str(ctx, "cluster", &cluster_name, st->err) < 0 ||
-                map_dup_str(ctx, "user", &user_name, st->err) < 0 ||
-                map_dup_str(ctx, "namespace", &kc->namespace_, st->err) < 0))
+    if (ctx && (map_dup_str(st, ctx, "cluster", &cluster_name, NULL) < 0 ||
+                map_dup_str(st, ctx, "user", &user_name, NULL) < 0 ||
+                map_dup_str(st, ctx, "namespace", &kc->namespace_, NULL) < 0))
         return wl_error_prefix(st->err, "context \"%s\"", kc->context);
     if (!cluster_name)
         return wl_error_set(st->err, 0, "context \"%s\" has no cluster",
                             kc->context);
 
-    if (find_entry(root, "clusters", "cluster", cluster_name, &found,
-                   &cluster, st->err) < 0)
+    if (find_entry(st, root, "clusters", "cluster", cluster_name, &found,
+                   &cluster) < 0)
         return -1;
     if (!found) {
         st->missing = true;
@@ -631,8 +701,7 @@ static int resolve(struct parse_state *st, struct fy_node *root,
 
     if (!user_name)
         return 0;
-    if (find_entry(root, "users", "user", user_name, &found, &user,
-                   st->err) < 0)
+    if (find_entry(st, root, "users", "user", user_name, &found, &user) < 0)
         return -1;
     if (!found) {
         st->missing = true;
@@ -707,16 +776,30 @@ static bool yaml_printable(uint32_t c)
            (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
 }
 
-/* A YAML stream is UTF-8 text of printable characters (YAML 1.2, 5.1), and
- * go-yaml refuses anything else for client-go too. Checking this before
- * libfyaml sees the input also matters for robustness: libfyaml 0.7.12
- * (Debian 12) loops forever on malformed UTF-8 in a directive line such as
- * "%\x9c" (libfyaml issue #101, fixed upstream in 2023). */
-static int yaml_check_text(const char *yaml, size_t len, struct wl_error *err)
+/* Checks that yaml is what a YAML stream may be, UTF-8 text of printable
+ * characters (YAML 1.2, 5.1; go-yaml refuses anything else for client-go
+ * too), and copies it into *ret with every line break (CR LF, or a lone CR)
+ * turned into LF. That changes no meaning: YAML normalizes line breaks in
+ * scalars to LF anyway (5.4).
+ *
+ * Both also keep the input away from bugs of libfyaml 0.7.12 (Debian 12)
+ * that a fuzzer finds within minutes: it loops forever on malformed UTF-8
+ * in a directive line such as "%\x9c" (libfyaml issue #101, fixed upstream
+ * in 2023), leaks on runs of lone CRs in a quoted scalar (issue #233), and
+ * crashes on a tab after an explicit key ("? x:\t:"). Tabs are therefore
+ * refused altogether, although YAML allows them outside indentation:
+ * kubeconfigs written by tools never contain one, and a double-quoted
+ * string can still say "\t". */
+static int yaml_prepare(const char *yaml, size_t len, char **ret,
+                        size_t *ret_len, struct wl_error *err)
 {
     const unsigned char *s = (const unsigned char *)yaml;
+    _cleanup_free_ char *out = malloc(len + 1);
     int line = 1, column = 1;
+    size_t n = 0;
 
+    if (!out)
+        return wl_error_set(err, ENOMEM, "kubeconfig");
     for (size_t i = 0; i < len; column++) {
         uint32_t c = 0;
         size_t width = utf8_next(s + i, len - i, &c);
@@ -725,31 +808,43 @@ static int yaml_check_text(const char *yaml, size_t len, struct wl_error *err)
                                 "invalid YAML: line %d, column %d: not valid "
                                 "UTF-8",
                                 line, column);
+        if (c == '\t')
+            return wl_error_set(err, 0,
+                                "line %d, column %d: tab characters are not "
+                                "supported (use spaces)",
+                                line, column);
         if (!yaml_printable(c))
             return wl_error_set(err, 0,
                                 "invalid YAML: line %d, column %d: control "
                                 "character U+%04X is not allowed",
                                 line, column, (unsigned)c);
-        if (c == '\n') {
+        if (c == '\r' && i + 1 < len && s[i + 1] == '\n')
+            width = 2;
+        if (c == '\r' || c == '\n') {
+            out[n++] = '\n';
             line++;
             column = 0;
+        } else {
+            memcpy(out + n, s + i, width);
+            n += width;
         }
         i += width;
     }
+    out[n] = '\0';
+    *ret = TAKE_PTR(out);
+    *ret_len = n;
     return 0;
 }
 
-static int yaml_load(const char *yaml, size_t len, struct fy_document **ret,
-                     struct wl_error *err)
+/* Parses yaml into *ret_doc. *ret_diag holds the document's diagnostics
+ * and is destroyed after it. */
+static int yaml_load(const char *yaml, size_t len, struct fy_diag **ret_diag,
+                     struct fy_document **ret_doc, struct wl_error *err)
 {
     _cleanup_(fy_diag_destroyp) struct fy_diag *diag = NULL;
     _cleanup_(fy_document_destroyp) struct fy_document *doc = NULL;
     struct fy_diag_cfg dcfg;
 
-    if (len == 0)
-        return wl_error_set(err, 0, "kubeconfig is empty");
-    if (yaml_check_text(yaml, len, err) < 0)
-        return -1;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
     dcfg.output_fn = diag_drop;
@@ -765,7 +860,8 @@ static int yaml_load(const char *yaml, size_t len, struct fy_document **ret,
     };
     doc = fy_document_build_from_string(&pcfg, yaml, len);
     if (doc && !fy_diag_got_error(diag)) {
-        *ret = TAKE_PTR(doc);
+        *ret_diag = TAKE_PTR(diag);
+        *ret_doc = TAKE_PTR(doc);
         return 0;
     }
 
@@ -784,31 +880,38 @@ static int yaml_load(const char *yaml, size_t len, struct fy_document **ret,
     return wl_error_set(err, 0, "kubeconfig is empty");
 }
 
+/* Parses len bytes of yaml and resolves context into *ret. */
 static int parse(struct parse_state *st, const char *yaml, size_t len,
                  const char *context, struct wl_kubeconfig **ret)
 {
+    /* Declared in this order to be freed in the reverse one: the document
+     * points into the text and reports to the diag. */
+    _cleanup_free_ char *text = NULL;
+    _cleanup_(fy_diag_destroyp) struct fy_diag *diag = NULL;
     _cleanup_(fy_document_destroyp) struct fy_document *doc = NULL;
     _cleanup_(wl_kubeconfig_freep) struct wl_kubeconfig *kc = NULL;
-    const char *kind;
-    size_t kind_len;
+    _cleanup_free_ char *kind = NULL;
 
     if (len > WL_KUBECONFIG_MAX_SIZE)
         return wl_error_set(st->err, 0,
                             "kubeconfig is %zu bytes, over the limit of %d",
                             len, WL_KUBECONFIG_MAX_SIZE);
-    if (yaml_load(yaml, len, &doc, st->err) < 0)
+    if (len == 0)
+        return wl_error_set(st->err, 0, "kubeconfig is empty");
+    if (yaml_prepare(yaml, len, &text, &st->yaml_len, st->err) < 0 ||
+        yaml_load(text, st->yaml_len, &diag, &doc, st->err) < 0)
         return -1;
+    st->yaml = text; /* node marks index into the text libfyaml parsed */
     struct fy_node *root = fy_document_root(doc);
     if (node_is_unset(root))
         return wl_error_set(st->err, 0, "kubeconfig is empty");
     if (node_check_kind(root, FYNT_MAPPING, "kubeconfig", st->err) < 0)
         return -1;
-    if (map_get_str(root, "kind", &kind, &kind_len, st->err) < 0)
+    if (map_dup_str(st, root, "kind", &kind, NULL) < 0)
         return -1;
-    if (kind && (kind_len != 6 || memcmp(kind, "Config", 6) != 0))
-        return wl_error_set(st->err, 0,
-                            "kind is \"%.*s\", not Config: not a kubeconfig",
-                            (int)kind_len, kind);
+    if (kind && strcmp(kind, "Config") != 0)
+        return wl_error_set(
+            st->err, 0, "kind is \"%s\", not Config: not a kubeconfig", kind);
 
     kc = calloc(1, sizeof(*kc));
     if (!kc)
@@ -874,8 +977,8 @@ int wl_kubeconfig_load(const char *path, const char *context,
             return -1;
         path = env_path;
     }
-    if (wl_file_read(AT_FDCWD, path, WL_KUBECONFIG_MAX_SIZE, &data, &len,
-                     err) < 0)
+    if (wl_file_read(AT_FDCWD, path, WL_KUBECONFIG_MAX_SIZE, &data, &len, err) <
+        0)
         return -1;
     if (!(dir = strdup(path)))
         return wl_error_set(err, ENOMEM, "kubeconfig %s", path);
@@ -972,10 +1075,10 @@ static void put_kubeconfig(FILE *f, const char *name, const char *server,
         put_field(f, "    ", "token", token);
 }
 
-int wl_kubeconfig_write(const char *path, const char *name,
-                        const char *server, const char *ca_pem,
-                        const char *cert_pem, const char *key_pem,
-                        const char *token, struct wl_error *err)
+int wl_kubeconfig_write(const char *path, const char *name, const char *server,
+                        const char *ca_pem, const char *cert_pem,
+                        const char *key_pem, const char *token,
+                        struct wl_error *err)
 {
     _cleanup_free_ char *buf = NULL;
     size_t len = 0;

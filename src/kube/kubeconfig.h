@@ -97,9 +97,9 @@ void wl_kubeconfig_free(struct wl_kubeconfig *kc);
  * wl_file_write_atomic() and mode 0600, since it may hold a private key or
  * token. Fails without touching path when an argument is invalid or the
  * result would exceed WL_KUBECONFIG_MAX_SIZE. */
-int wl_kubeconfig_write(const char *path, const char *name,
-                        const char *server, const char *ca_pem,
-                        const char *cert_pem, const char *key_pem,
-                        const char *token, struct wl_error *err);
+int wl_kubeconfig_write(const char *path, const char *name, const char *server,
+                        const char *ca_pem, const char *cert_pem,
+                        const char *key_pem, const char *token,
+                        struct wl_error *err);
 
 #endif

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
@@ -23,9 +26,10 @@
 #include "util/fileio.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sig.h"
 
 #define CSR_PATH "/apis/certificates.k8s.io/v1/certificatesigningrequests"
-#define SIGNER "kubernetes.io/kube-apiserver-client-kubelet"
+#define SIGNER WL_SIGNER_CLIENT
 
 /* ------------------------------------------------------------ cleanup */
 
@@ -51,13 +55,19 @@ static void client_freep(struct wl_kube_client **p)
 
 #define _cleanup_secret_ _cleanup_(secret_freep)
 
-/* Sets err to what, followed by OpenSSL's first queued reason. */
-static int ssl_error(struct wl_error *err, const char *what)
+/* Sets err to what (printf-style), followed by OpenSSL's first queued
+ * reason. */
+__attribute__((format(printf, 2, 3))) static int
+ssl_error(struct wl_error *err, const char *fmt, ...)
 {
     unsigned long e = ERR_get_error();
-    char buf[256];
+    char buf[256], what[256];
     ERR_error_string_n(e, buf, sizeof(buf));
     ERR_clear_error();
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
     return wl_error_set(err, 0, "%s: %s", what, e ? buf : "unknown error");
 }
 
@@ -78,8 +88,53 @@ static char *bio_to_string(BIO *bio)
 
 /* ------------------------------------------------------------ CSR */
 
-int wl_bootstrap_make_csr(const char *node_name, char **ret_key_pem,
-                          char **ret_csr_pem, struct wl_error *err)
+/* Adds subjectAltName (DNS names and IP addresses) to req as a requested
+ * extension, which is where the signer reads the SANs of a CSR. */
+static int req_add_sans(X509_REQ *req, const struct wl_csr_subject *subj,
+                        struct wl_error *err)
+{
+    if (subj->ndns == 0 && subj->nips == 0)
+        return 0;
+    _cleanup_free_ char *value = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&value, &len);
+    if (!f)
+        return wl_error_set(err, errno, "subjectAltName");
+    const char *sep = "";
+    for (size_t i = 0; i < subj->ndns; i++, sep = ",")
+        fprintf(f, "%sDNS:%s", sep, subj->dns[i]);
+    for (size_t i = 0; i < subj->nips; i++, sep = ",")
+        fprintf(f, "%sIP:%s", sep, subj->ips[i]);
+    if (fclose(f) != 0 || !value)
+        return wl_error_set(err, ENOMEM, "subjectAltName");
+    /* A comma inside a name would smuggle in another SAN. */
+    for (size_t i = 0; i < subj->ndns; i++)
+        if (strchr(subj->dns[i], ',') || !*subj->dns[i])
+            return wl_error_set(err, 0, "bad DNS name \"%s\" for a "
+                                        "certificate", subj->dns[i]);
+    for (size_t i = 0; i < subj->nips; i++)
+        if (strchr(subj->ips[i], ',') || !*subj->ips[i])
+            return wl_error_set(err, 0, "bad IP address \"%s\" for a "
+                                        "certificate", subj->ips[i]);
+    X509_EXTENSION *ext =
+        X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, value);
+    if (!ext)
+        return ssl_error(err, "subjectAltName");
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    int ok = exts && sk_X509_EXTENSION_push(exts, ext) > 0;
+    if (ok)
+        ext = NULL; /* owned by exts now */
+    ok = ok && X509_REQ_add_extensions(req, exts);
+    X509_EXTENSION_free(ext);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    if (!ok)
+        return ssl_error(err, "add subjectAltName");
+    return 0;
+}
+
+int wl_bootstrap_make_csr(const struct wl_csr_subject *subj,
+                          char **ret_key_pem, char **ret_csr_pem,
+                          struct wl_error *err)
 {
     _cleanup_(pkey_freep) EVP_PKEY *pkey = EVP_EC_gen("P-256");
     if (!pkey)
@@ -89,21 +144,24 @@ int wl_bootstrap_make_csr(const char *node_name, char **ret_key_pem,
     if (!req)
         return ssl_error(err, "new certificate request");
     char cn[320];
-    int n = snprintf(cn, sizeof(cn), "system:node:%s", node_name);
+    int n = snprintf(cn, sizeof(cn), "system:node:%s", subj->node_name);
     if (n < 0 || (size_t)n >= sizeof(cn))
         return wl_error_set(err, 0, "node name too long for a certificate");
     /* The kubelet's subject: the Node authorizer and NodeRestriction know
      * a node by CN system:node:<name> in group (O) system:nodes. */
-    X509_NAME *subj = X509_REQ_get_subject_name(req);
+    X509_NAME *name = X509_REQ_get_subject_name(req);
     if (!X509_REQ_set_version(req, 0) ||
-        !X509_NAME_add_entry_by_txt(subj, "O", MBSTRING_UTF8,
+        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
                                     (const unsigned char *)"system:nodes", -1,
                                     -1, 0) ||
-        !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                                     (const unsigned char *)cn, -1, -1, 0) ||
-        !X509_REQ_set_pubkey(req, pkey) ||
-        X509_REQ_sign(req, pkey, EVP_sha256()) <= 0)
+        !X509_REQ_set_pubkey(req, pkey))
         return ssl_error(err, "build certificate request");
+    if (req_add_sans(req, subj, err) < 0)
+        return -1;
+    if (X509_REQ_sign(req, pkey, EVP_sha256()) <= 0)
+        return ssl_error(err, "sign certificate request");
 
     _cleanup_(bio_freep) BIO *kbio = BIO_new(BIO_s_secmem());
     _cleanup_(bio_freep) BIO *rbio = BIO_new(BIO_s_mem());
@@ -131,39 +189,71 @@ static int asn1_to_time(const ASN1_TIME *t, time_t *ret)
     return 0;
 }
 
-static int cert_check(const char *cert_pem, size_t cert_len,
-                      const char *key_pem, size_t key_len, time_t now,
-                      struct wl_error *err)
+/* Parses the certificate and key, checks that they belong together, that
+ * the certificate is valid at now and (ip not NULL) names ip in its
+ * subjectAltName. kind ("client", "serving") starts the messages. */
+static int cert_inspect(const char *kind, const char *cert_pem,
+                        size_t cert_len, const char *key_pem, size_t key_len,
+                        time_t now, const char *ip, time_t *ret_nb,
+                        time_t *ret_na, struct wl_error *err)
 {
     if (!cert_pem || !key_pem)
-        return wl_error_set(err, 0, "no client certificate and key");
+        return wl_error_set(err, 0, "no %s certificate and key", kind);
     if (cert_len > INT_MAX || key_len > INT_MAX)
-        return wl_error_set(err, 0, "client certificate too large");
+        return wl_error_set(err, 0, "%s certificate too large", kind);
     _cleanup_(bio_freep) BIO *cbio = BIO_new_mem_buf(cert_pem, (int)cert_len);
     _cleanup_(bio_freep) BIO *kbio = BIO_new_mem_buf(key_pem, (int)key_len);
     if (!cbio || !kbio)
-        return wl_error_set(err, ENOMEM, "client certificate");
+        return wl_error_set(err, ENOMEM, "%s certificate", kind);
     _cleanup_(x509_freep) X509 *cert =
         PEM_read_bio_X509(cbio, NULL, NULL, NULL);
     if (!cert)
-        return ssl_error(err, "parse client certificate");
+        return ssl_error(err, "parse %s certificate", kind);
     _cleanup_(pkey_freep) EVP_PKEY *pkey =
         PEM_read_bio_PrivateKey(kbio, NULL, NULL, NULL);
     if (!pkey)
-        return ssl_error(err, "parse client key");
+        return ssl_error(err, "parse %s key", kind);
     if (!X509_check_private_key(cert, pkey))
-        return ssl_error(err, "client key does not match certificate");
+        return ssl_error(err, "%s key does not match certificate", kind);
 
     time_t nb, na;
     if (asn1_to_time(X509_get0_notBefore(cert), &nb) < 0 ||
         asn1_to_time(X509_get0_notAfter(cert), &na) < 0)
-        return wl_error_set(err, 0, "client certificate: bad validity");
+        return wl_error_set(err, 0, "%s certificate: bad validity", kind);
     if (now < nb)
-        return wl_error_set(err, 0, "client certificate not valid yet");
+        return wl_error_set(err, 0, "%s certificate not valid yet", kind);
     if (now >= na)
-        return wl_error_set(err, 0, "client certificate expired");
-    /* The kubelet's certificate manager rotates at 70-90% of the lifetime;
-     * at start-up we only insist that more than the last 10% remains. */
+        return wl_error_set(err, 0, "%s certificate expired", kind);
+    if (ip && X509_check_ip_asc(cert, ip, 0) != 1)
+        return wl_error_set(err, 0, "%s certificate is not for IP address %s",
+                            kind, ip);
+    if (ret_nb)
+        *ret_nb = nb;
+    if (ret_na)
+        *ret_na = na;
+    return 0;
+}
+
+int wl_bootstrap_cert_inspect(const char *kind, const char *cert_pem, size_t cert_len,
+                              const char *key_pem, size_t key_len, time_t now,
+                              const char *ip, time_t *ret_not_before,
+                              time_t *ret_not_after, struct wl_error *err)
+{
+    return cert_inspect(kind, cert_pem, cert_len, key_pem, key_len,
+                        now, ip, ret_not_before, ret_not_after, err);
+}
+
+static int cert_check(const char *cert_pem, size_t cert_len,
+                      const char *key_pem, size_t key_len, time_t now,
+                      struct wl_error *err)
+{
+    time_t nb, na;
+    if (cert_inspect("client", cert_pem, cert_len, key_pem,
+                     key_len, now, NULL, &nb, &na, err) < 0)
+        return -1;
+    /* The kubelet's certificate manager rotates at 70-90% of the lifetime
+     * (the node loop does at 80%, see certs.h); at start-up we only insist
+     * that more than the last 10% remains. */
     if (na - now <= (na - nb) / 10)
         return wl_error_set(err, 0, "client certificate expires within 10%% "
                                     "of its lifetime");
@@ -235,18 +325,24 @@ static char *base64_decode(const char *s)
     return TAKE_PTR(out);
 }
 
-/* POSTs the CSR; *ret_name is the name the API server generated. */
-static int csr_create(struct wl_kube_client *c, const char *csr_pem,
-                      char **ret_name, struct wl_error *err)
+int wl_bootstrap_csr_create(struct wl_kube_client *c, const char *csr_pem,
+                            const char *signer, char **ret_name,
+                            struct wl_error *err)
 {
+    /* The usages each signer insists on: kubelet-serving refuses anything
+     * but (key encipherment,) digital signature and server auth; the
+     * client signer the same with client auth. An ECDSA key has no use for
+     * key encipherment, so it is left out as the kubelet does. */
+    bool serving = !strcmp(signer, WL_SIGNER_SERVING);
     _cleanup_free_ char *b64 = base64_encode(csr_pem);
     if (!b64)
         return wl_error_set(err, ENOMEM, "create csr");
     _cleanup_(json_decrefp) json_t *body = json_pack(
         "{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:[s, s]}}", "apiVersion",
         "certificates.k8s.io/v1", "kind", "CertificateSigningRequest",
-        "metadata", "generateName", "node-csr-", "spec", "request", b64,
-        "signerName", SIGNER, "usages", "digital signature", "client auth");
+        "metadata", "generateName", serving ? "csr-" : "node-csr-", "spec",
+        "request", b64, "signerName", signer, "usages", "digital signature",
+        serving ? "server auth" : "client auth");
     if (!body)
         return wl_error_set(err, ENOMEM, "create csr");
     _cleanup_(json_decrefp) json_t *resp = NULL;
@@ -263,9 +359,10 @@ static int csr_create(struct wl_kube_client *c, const char *csr_pem,
     return 0;
 }
 
-/* Looks at one read of the CSR: 0 not yet decided or signed, 1 signed
- * (*ret_cert is the PEM), -1 denied or failed. */
-static int csr_check(const json_t *csr, const char *name, char **ret_cert,
+/* Looks at one read of the CSR: *ret_state and, when issued, *ret_cert
+ * (the PEM). Denied and Failed leave the condition's message in err. */
+static int csr_check(const json_t *csr, const char *name,
+                     enum wl_csr_state *ret_state, char **ret_cert,
                      struct wl_error *err)
 {
     bool approved = false;
@@ -279,42 +376,55 @@ static int csr_check(const json_t *csr, const char *name, char **ret_cert,
         const char *msg = wl_json_str(c, "message", NULL);
         if (!type || (status && strcmp(status, "True") != 0))
             continue;
-        if (!strcmp(type, "Denied") || !strcmp(type, "Failed"))
-            return wl_error_set(err, 0, "csr %s %s: %s", name,
-                                !strcmp(type, "Denied") ? "denied" : "failed",
-                                msg && *msg ? msg : "(no message)");
+        if (!strcmp(type, "Denied") || !strcmp(type, "Failed")) {
+            wl_error_set(err, 0, "csr %s %s: %s", name,
+                         !strcmp(type, "Denied") ? "denied" : "failed",
+                         msg && *msg ? msg : "(no message)");
+            *ret_state = WL_CSR_DENIED;
+            return 0;
+        }
         if (!strcmp(type, "Approved"))
             approved = true;
     }
     const char *b64 = wl_json_str(csr, "status", "certificate", NULL);
-    if (!approved || !b64 || !*b64)
+    if (!approved || !b64 || !*b64) {
+        *ret_state = WL_CSR_PENDING;
         return 0;
+    }
     char *pem = base64_decode(b64);
     if (!pem)
         return wl_error_set(err, 0, "csr %s: status.certificate is not "
                                     "valid base64 (or too large)",
                             name);
     *ret_cert = pem;
-    return 1;
+    *ret_state = WL_CSR_ISSUED;
+    return 0;
 }
 
-/* Waits up to seconds for one of sigs (NULL: just sleeps). Returns the
- * signal or 0. */
-static int wait_signal(const sigset_t *sigs, int seconds)
+int wl_bootstrap_csr_poll(struct wl_kube_client *c, const char *name,
+                          enum wl_csr_state *ret_state, char **ret_cert,
+                          long *ret_status, struct wl_error *err)
 {
-    struct timespec ts = {seconds, 0};
-    if (!sigs) {
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-            ;
-        return 0;
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/%s", CSR_PATH, name) < 0) {
+        path = NULL;
+        return wl_error_set(err, ENOMEM, "csr %s", name);
     }
-    for (;;) {
-        int s = sigtimedwait(sigs, NULL, &ts);
-        if (s > 0)
-            return s;
-        if (errno == EAGAIN)
-            return 0;
+    _cleanup_(json_decrefp) json_t *csr = NULL;
+    long status = 0;
+    int r = wl_kube_request(c, "GET", path, NULL, NULL, &csr, &status, err);
+    if (ret_status)
+        *ret_status = status;
+    if (r < 0) {
+        if (status == 404) {
+            /* Deleted: by a human, or by the csrcleaner controller after
+             * it stayed pending for a day. */
+            *ret_state = WL_CSR_GONE;
+            return wl_error_prefix(err, "csr %s gone", name);
+        }
+        return wl_error_prefix(err, "csr %s", name);
     }
+    return csr_check(csr, name, ret_state, ret_cert, err);
 }
 
 /* Polls the CSR every second until it is signed (0, *ret_cert set), denied
@@ -324,32 +434,30 @@ static int csr_wait(struct wl_kube_client *c, const char *name,
                     struct wl_error *err)
 {
     int timeout = cfg->timeout_s > 0 ? cfg->timeout_s : WL_BOOTSTRAP_TIMEOUT_S;
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", CSR_PATH, name);
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        _cleanup_(json_decrefp) json_t *csr = NULL;
+        enum wl_csr_state state = WL_CSR_PENDING;
         long status = 0;
-        if (wl_kube_request(c, "GET", path, NULL, NULL, &csr, &status, err) <
+        if (wl_bootstrap_csr_poll(c, name, &state, ret_cert, &status, err) <
             0) {
             /* The API server restarting is worth waiting for; a 4xx
              * (the CSR deleted, access gone) will not get better. */
             if (status >= 400 && status < 500)
-                return wl_error_prefix(err, "csr %s", name);
-            log_warning("bootstrap: csr=%s %s", name, err->msg);
+                return -1;
+            log_warning("bootstrap: %s", err->msg);
             wl_error_clear(err);
-        } else {
-            int r = csr_check(csr, name, ret_cert, err);
-            if (r != 0)
-                return r > 0 ? 0 : -1;
+        } else if (state == WL_CSR_DENIED) {
+            return -1;
+        } else if (state == WL_CSR_ISSUED) {
+            return 0;
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - start.tv_sec >= timeout)
             return wl_error_set(err, 0, "csr %s: not approved and signed "
                                         "after %d s",
                                 name, timeout);
-        int sig = wait_signal(cfg->sigs, 1);
+        int sig = wl_sig_wait(cfg->sigs, 1);
         if (sig > 0) {
             log_info("bootstrap: signal=%s while waiting for csr=%s",
                      strsignal(sig), name);
@@ -360,10 +468,9 @@ static int csr_wait(struct wl_kube_client *c, const char *name,
 
 /* ------------------------------------------------------------ files */
 
-/* Keeps the key and certificate in <data_dir>/pki, as the kubelet keeps
- * them in /var/lib/kubelet/pki. */
-static int pki_write(const char *data_dir, const char *key_pem,
-                     const char *cert_pem, struct wl_error *err)
+int wl_bootstrap_pki_write(const char *data_dir, const char *base,
+                           const char *key_pem, const char *cert_pem,
+                           struct wl_error *err)
 {
     _cleanup_close_ int dfd =
         open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -371,10 +478,18 @@ static int pki_write(const char *data_dir, const char *key_pem,
         return wl_error_set(err, errno, "open %s", data_dir);
     if (mkdirat(dfd, "pki", 0700) < 0 && errno != EEXIST)
         return wl_error_set(err, errno, "mkdir %s/pki", data_dir);
-    if (wl_file_write_atomic(dfd, "pki/kubelet-client.key", key_pem,
-                             strlen(key_pem), 0600, err) < 0 ||
-        wl_file_write_atomic(dfd, "pki/kubelet-client.crt", cert_pem,
-                             strlen(cert_pem), 0600, err) < 0)
+    char kpath[128], cpath[128];
+    int n1 = snprintf(kpath, sizeof(kpath), "pki/%s.key", base);
+    int n2 = snprintf(cpath, sizeof(cpath), "pki/%s.crt", base);
+    if (n1 < 0 || (size_t)n1 >= sizeof(kpath) || n2 < 0 ||
+        (size_t)n2 >= sizeof(cpath))
+        return wl_error_set(err, 0, "pki file name too long");
+    /* Key first: a reader that finds a certificate also finds its key (or
+     * a newer one, which the certificate check then refuses). */
+    if (wl_file_write_atomic(dfd, kpath, key_pem, strlen(key_pem), 0600,
+                             err) < 0 ||
+        wl_file_write_atomic(dfd, cpath, cert_pem, strlen(cert_pem), 0600,
+                             err) < 0)
         return wl_error_prefix(err, "%s/pki", data_dir);
     return 0;
 }
@@ -403,8 +518,9 @@ int wl_bootstrap_client_cert(const struct wl_bootstrap_config *cfg,
 
     _cleanup_secret_ char *key = NULL;
     _cleanup_free_ char *csr_pem = NULL, *name = NULL, *cert = NULL;
-    if (wl_bootstrap_make_csr(cfg->node_name, &key, &csr_pem, err) < 0 ||
-        csr_create(client, csr_pem, &name, err) < 0)
+    struct wl_csr_subject subj = {.node_name = cfg->node_name};
+    if (wl_bootstrap_make_csr(&subj, &key, &csr_pem, err) < 0 ||
+        wl_bootstrap_csr_create(client, csr_pem, SIGNER, &name, err) < 0)
         return -1;
     log_info("bootstrap: csr created name=%s signer=%s subject=system:node:%s",
              name, SIGNER, cfg->node_name);
@@ -419,7 +535,9 @@ int wl_bootstrap_client_cert(const struct wl_bootstrap_config *cfg,
         return wl_error_prefix(err, "csr %s", name);
     log_info("bootstrap: csr approved name=%s", name);
 
-    if (cfg->data_dir && pki_write(cfg->data_dir, key, cert, err) < 0)
+    if (cfg->data_dir && wl_bootstrap_pki_write(cfg->data_dir,
+                                                "kubelet-client", key, cert,
+                                                err) < 0)
         return -1;
     if (wl_kubeconfig_write(cfg->kubeconfig, "default", boot->server,
                             boot->ca_pem, cert, key, NULL, err) < 0)
