@@ -14,6 +14,11 @@
  * `proxy-url`. Several files are never merged (client-go merges the files
  * of $KUBECONFIG; we read the first one only).
  *
+ * The YAML must be UTF-8 (as go-yaml requires too) and, unlike YAML in
+ * general, contain no tab characters: libfyaml 0.7, which parses it, crashes
+ * on some tabs (see yaml_prepare() in kubeconfig.c for this and the other
+ * libfyaml bugs worked around).
+ *
  *     struct wl_error err = WL_ERROR_INIT;
  *     struct wl_kubeconfig *kc = NULL;
  *     if (wl_kubeconfig_load(NULL, NULL, &kc, &err) < 0) {

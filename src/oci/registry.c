@@ -334,6 +334,7 @@ struct req {
     const void *body;         /* may be NULL */
     size_t body_len;
     bool head;
+    bool big_buffer; /* a blob: fewer, larger writes to the store */
 };
 
 /* One request with the auth dance: send; on 401 answer the challenge
@@ -363,6 +364,8 @@ static int send_req(struct wl_registry *r, const struct req *q,
         CURL *h = r->curl;
         (void)curl_easy_setopt(h, CURLOPT_URL, q->url);
         (void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+        if (q->big_buffer)
+            (void)curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
         if (q->head)
             (void)curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
         else
@@ -503,7 +506,8 @@ int wl_registry_get_blob(struct wl_registry *r, const char *repo,
     if (!scope ||
         asprintf(&url, "%s/v2/%s/blobs/%s", r->base, repo, digest) < 0)
         return wl_error_set(err, ENOMEM, "blob");
-    struct req q = {.method = "GET", .url = url, .scope = scope};
+    struct req q = {.method = "GET", .url = url, .scope = scope,
+                    .big_buffer = true};
     if (wl_store_writer_new(store, digest, max, &sink.writer, err) < 0)
         return -1;
     int rc = send_req(r, &q, &sink, &hdrs, &status, err);

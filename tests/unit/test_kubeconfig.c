@@ -510,13 +510,13 @@ static void test_crlf_and_cr_line_breaks(void)
         "    cluster: c\r\n"
         /* libfyaml 0.7.12 leaks on runs of lone CRs in a
          * quoted scalar (its issue #233). */
-        "    namespace: \"a\r\r\r\r\r\r\r\n\n\n\r\r\r\r\n\n\n\nb\"\r\n"
+        "    namespace: \"a\r\r\r\r\r\r\r\n\n\n\r\r\r\r\n\n\n\n      b\"\r\n"
         "current-context: x\r\n";
     CHECK_INT(wl_kubeconfig_parse(yaml, strlen(yaml), NULL, NULL, &kc, &err),
               0);
     CHECK_STR(kc->server, "https://h");
     CHECK_STR(kc->ca_pem, "ABCAB");
-    CHECK_STR(kc->namespace_, "a\n\n\n\n\n\n\n\n\n\n\n\n\n\nb");
+    CHECK_STR(kc->namespace_, "a\n\n\n\n\n\n\n\n\n\n\n\n\n\n\nb");
     wl_kubeconfig_free(kc);
     /* A lone CR is a line break too, for line numbers as well. */
     CHECK_STR(parse_error("a: b\r\rc:\r\tx", 11),
