@@ -2,7 +2,8 @@
 # The main job, from a fresh clone: installs dependencies, builds wasmlet,
 # brings up a local Kubernetes control plane and an OCI registry on
 # 127.0.0.1, publishes the sample module tests/wasm/hello.c to the registry
-# as a wasm artifact, pulls it back by digest and runs it with wasmlet.
+# with `wasmlet push`, pulls it back with `wasmlet pull` (verified by
+# digest into the module store) and runs it with `wasmlet run`.
 #
 # Then it starts `wasmlet serve` as a node of that cluster and waits for the
 # node to be Ready. Until pods land, the module runs through `wasmlet run`;
@@ -46,42 +47,18 @@ wl_log "kubectl get --raw /readyz"
 "$WL_KUBECTL" get --raw /readyz
 echo
 
-# Publishes FILE as repository REPO:TAG in the CNCF wasm artifact layout
-# (config application/vnd.wasm.config.v0+json, one application/wasm layer)
-# through the OCI distribution API; prints the manifest digest.
-push_blob() {
-    local repo=$1 file=$2 digest=$3 location
-    location=$(curl -fsS -D - -o /dev/null -X POST \
-        "http://$registry/v2/$repo/blobs/uploads/" |
-        tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-    [[ $location == http* ]] || location=http://$registry$location
-    [[ $location == *\?* ]] && sep='&' || sep='?'
-    curl -fsS -X PUT -H 'Content-Type: application/octet-stream' \
-        --data-binary "@$file" "$location${sep}digest=$digest" >/dev/null
-}
-sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-module=build/tests/wasm/hello.wasm
-printf '{}' >"$work/config.json"
-wasm_digest=$(sha "$module")
-config_digest=$(sha "$work/config.json")
-push_blob demo/hello "$module" "$wasm_digest"
-push_blob demo/hello "$work/config.json" "$config_digest"
-cat >"$work/manifest.json" <<JSON
-{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/wasm","config":{"mediaType":"application/vnd.wasm.config.v0+json","digest":"$config_digest","size":$(stat -c %s "$work/config.json")},"layers":[{"mediaType":"application/wasm","digest":"$wasm_digest","size":$(stat -c %s "$module")}]}
-JSON
-manifest_digest=$(curl -fsS -D - -o /dev/null -X PUT \
-    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-    --data-binary "@$work/manifest.json" "http://$registry/v2/demo/hello/manifests/v1" |
-    tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
-wl_log "pushed $registry/demo/hello:v1 ($manifest_digest)"
-
-curl -fsS -o "$work/pulled.wasm" "http://$registry/v2/demo/hello/blobs/$wasm_digest"
-[[ $(sha "$work/pulled.wasm") == "$wasm_digest" ]] || wl_die "pulled module digest mismatch"
-wl_log "pulled $registry/demo/hello@$wasm_digest; running it:"
-./build/wasmlet run --env GREETING=hello "$work/pulled.wasm" -- from the registry
+# Publish the sample module as a wasm OCI artifact, pull it back into a
+# module store (verified by digest) and run it.
+image=$registry/demo/hello:v1
+wl_log "wasmlet push build/tests/wasm/hello.wasm $image"
+./build/wasmlet push --insecure build/tests/wasm/hello.wasm "$image"
+wl_log "wasmlet pull $image"
+pulled=$(./build/wasmlet pull --data-dir "$WL_ROOT/.wasmlet/node" \
+    --insecure-registry "$registry" --pull-policy Always "$image")
+echo "$pulled"
+module_path=$(sed -n 's/^path: //p' <<<"$pulled")
+wl_log "running the pulled module:"
+./build/wasmlet run --env GREETING=hello "$module_path" -- from the registry
 
 stop_node
 wl_log "starting wasmlet serve as node wasm-demo (log: $node_log)"
