@@ -117,7 +117,7 @@ main() {
             name=$(basename "$target")
             work=$(mktemp -d)
             if env "$asan" "$ubsan" "build-fuzz/tests/fuzz/fuzz_$name" \
-                -max_total_time="${WL_FUZZ_SECONDS:-20}" -rss_limit_mb=4096 \
+                -max_total_time="${WL_FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=4096 \
                 -artifact_prefix="build-fuzz/crash-$name-" "$work" "$target" \
                 >"build-fuzz/fuzz-$name.log" 2>&1; then
                 ok

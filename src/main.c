@@ -15,6 +15,7 @@ static const struct {
     {"run", wl_cmd_run, "run one WASI module, exit with its exit code"},
     {"pull", wl_cmd_pull, "pull an image's wasm module into the store"},
     {"push", wl_cmd_push, "publish a .wasm file to an OCI registry"},
+    {"gc", wl_cmd_gc, "remove module-store blobs no kept image uses"},
     {"watch", wl_cmd_watch, "list+watch an API collection, one line per change"},
     {"version", wl_cmd_version, "print the wasmlet and wasmtime versions"},
 };

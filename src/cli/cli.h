@@ -18,6 +18,7 @@ int wl_cmd_serve(int argc, char **argv);
 int wl_cmd_watch(int argc, char **argv);
 int wl_cmd_pull(int argc, char **argv);
 int wl_cmd_push(int argc, char **argv);
+int wl_cmd_gc(int argc, char **argv);
 int wl_cmd_version(int argc, char **argv);
 
 #endif

@@ -26,6 +26,19 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void log_progress(void *userdata, const char *digest, uint64_t now,
+                         uint64_t total)
+{
+    (void)userdata;
+    if (total)
+        log_info("pull progress blob=%s received=%llu total=%llu (%.0f%%)",
+                 digest, (unsigned long long)now, (unsigned long long)total,
+                 100.0 * (double)now / (double)total);
+    else
+        log_info("pull progress blob=%s received=%llu", digest,
+                 (unsigned long long)now);
+}
+
 static void pull_usage(void)
 {
     printf("Usage: wasmlet pull [OPTIONS] IMAGE\n\n"
@@ -54,7 +67,8 @@ int wl_cmd_pull(int argc, char **argv)
     };
     const char *data_dir = "/var/lib/wasmlet", *policy_s = NULL;
     const char *insecure[MAX_INSECURE];
-    struct wl_puller_config cfg = {.insecure = insecure};
+    struct wl_puller_config cfg = {.insecure = insecure,
+                                   .progress = log_progress};
     int c;
 
     optind = 0;
@@ -261,5 +275,71 @@ out:
         explicit_bzero(pass, strlen(pass));
     wl_error_clear(&err);
     wl_oci_ref_free(ref);
+    return status;
+}
+
+int wl_cmd_gc(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"data-dir", required_argument, NULL, 'd'},
+        {"keep", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *data_dir = "/var/lib/wasmlet";
+    const char *images[256];
+    size_t nimages = 0;
+    int c;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == 'd') {
+            data_dir = optarg;
+        } else if (c == 'k' && nimages < 256) {
+            images[nimages++] = optarg;
+        } else if (c == 'h') {
+            printf("Usage: wasmlet gc [--data-dir DIR] [--keep IMAGE]...\n\n"
+                   "Removes every blob of the module store that the images "
+                   "given with\n--keep do not use. Run it while nothing "
+                   "pulls into DIR.\n");
+            return 0;
+        } else {
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        log_error("unexpected argument \"%s\"", argv[optind]);
+        return 2;
+    }
+    _cleanup_free_ char *store_dir = NULL;
+    struct wl_puller_config cfg = {0};
+    struct wl_puller *p = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    char **keep = NULL;
+    size_t nkeep = 0;
+    int status = 1;
+    if (asprintf(&store_dir, "%s/modules", data_dir) < 0)
+        return 1;
+    cfg.store_dir = store_dir;
+    if (wl_puller_new(&cfg, &p, &err) < 0)
+        goto out;
+    for (size_t i = 0; i < nimages; i++)
+        if (wl_puller_image_blobs(p, images[i], &keep, &nkeep, &err) < 0)
+            goto out;
+    int removed = wl_store_gc(wl_puller_store(p), (const char *const *)keep,
+                              nkeep, &err);
+    if (removed < 0)
+        goto out;
+    log_info("gc removed=%d kept=%zu store=%s", removed, nkeep, store_dir);
+    printf("removed %d blob(s), kept %zu\n", removed, nkeep);
+    status = 0;
+out:
+    if (err.msg)
+        log_error("%s", err.msg);
+    wl_error_clear(&err);
+    for (size_t i = 0; i < nkeep; i++)
+        free(keep[i]);
+    free(keep);
+    wl_puller_free(p);
     return status;
 }

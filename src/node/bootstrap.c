@@ -95,18 +95,6 @@ static int req_add_sans(X509_REQ *req, const struct wl_csr_subject *subj,
 {
     if (subj->ndns == 0 && subj->nips == 0)
         return 0;
-    _cleanup_free_ char *value = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&value, &len);
-    if (!f)
-        return wl_error_set(err, errno, "subjectAltName");
-    const char *sep = "";
-    for (size_t i = 0; i < subj->ndns; i++, sep = ",")
-        fprintf(f, "%sDNS:%s", sep, subj->dns[i]);
-    for (size_t i = 0; i < subj->nips; i++, sep = ",")
-        fprintf(f, "%sIP:%s", sep, subj->ips[i]);
-    if (fclose(f) != 0 || !value)
-        return wl_error_set(err, ENOMEM, "subjectAltName");
     /* A comma inside a name would smuggle in another SAN. */
     for (size_t i = 0; i < subj->ndns; i++)
         if (strchr(subj->dns[i], ',') || !*subj->dns[i])
@@ -116,17 +104,50 @@ static int req_add_sans(X509_REQ *req, const struct wl_csr_subject *subj,
         if (strchr(subj->ips[i], ',') || !*subj->ips[i])
             return wl_error_set(err, 0, "bad IP address \"%s\" for a "
                                         "certificate", subj->ips[i]);
-    X509_EXTENSION *ext =
-        X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, value);
-    if (!ext)
-        return ssl_error(err, "subjectAltName");
-    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-    int ok = exts && sk_X509_EXTENSION_push(exts, ext) > 0;
-    if (ok)
-        ext = NULL; /* owned by exts now */
-    ok = ok && X509_REQ_add_extensions(req, exts);
-    X509_EXTENSION_free(ext);
+    /* Built as GENERAL_NAMEs rather than through openssl's config syntax
+     * ("DNS:a,IP:b"), so no name is ever parsed as more than itself. */
+    GENERAL_NAMES *names = sk_GENERAL_NAME_new_null();
+    bool ok = names != NULL;
+    for (size_t i = 0; ok && i < subj->ndns; i++) {
+        GENERAL_NAME *g = GENERAL_NAME_new();
+        ASN1_IA5STRING *v = ASN1_IA5STRING_new();
+        ok = g && v && ASN1_STRING_set(v, subj->dns[i], -1);
+        if (ok) {
+            GENERAL_NAME_set0_value(g, GEN_DNS, v);
+            v = NULL;
+            ok = sk_GENERAL_NAME_push(names, g) > 0;
+            if (ok)
+                g = NULL;
+        }
+        ASN1_IA5STRING_free(v);
+        GENERAL_NAME_free(g);
+    }
+    for (size_t i = 0; ok && i < subj->nips; i++) {
+        ASN1_OCTET_STRING *ip = a2i_IPADDRESS(subj->ips[i]);
+        if (!ip) {
+            sk_GENERAL_NAME_pop_free(names, GENERAL_NAME_free);
+            ERR_clear_error();
+            return wl_error_set(err, 0, "subjectAltName: \"%s\" is not an "
+                                        "IP address", subj->ips[i]);
+        }
+        GENERAL_NAME *g = GENERAL_NAME_new();
+        ok = g != NULL;
+        if (ok) {
+            GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
+            ip = NULL;
+            ok = sk_GENERAL_NAME_push(names, g) > 0;
+            if (ok)
+                g = NULL;
+        }
+        ASN1_OCTET_STRING_free(ip);
+        GENERAL_NAME_free(g);
+    }
+    STACK_OF(X509_EXTENSION) *exts = NULL;
+    ok = ok && X509V3_add1_i2d(&exts, NID_subject_alt_name, names, 0,
+                               X509V3_ADD_DEFAULT) == 1 &&
+         X509_REQ_add_extensions(req, exts);
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    sk_GENERAL_NAME_pop_free(names, GENERAL_NAME_free);
     if (!ok)
         return ssl_error(err, "add subjectAltName");
     return 0;

@@ -74,9 +74,8 @@ struct wl_csr_subject {
  * malloc'd strings the caller frees (wipe the key first); on failure they
  * are untouched and err says why (a name too long, an IP that does not
  * parse, a name with a comma). */
-int wl_bootstrap_make_csr(const struct wl_csr_subject *subj,
-                          char **ret_key_pem, char **ret_csr_pem,
-                          struct wl_error *err);
+int wl_bootstrap_make_csr(const struct wl_csr_subject *subj, char **ret_key_pem,
+                          char **ret_csr_pem, struct wl_error *err);
 
 /* POSTs a certificates.k8s.io/v1 CertificateSigningRequest for csr_pem to
  * signer (WL_SIGNER_CLIENT: usages digital signature + client auth,

@@ -23,7 +23,10 @@ static void secret_free(char *s)
         free(s);
     }
 }
-static void secret_freep(char **p) { secret_free(*p); }
+static void secret_freep(char **p)
+{
+    secret_free(*p);
+}
 static void kubeconfig_freep(struct wl_kubeconfig **p)
 {
     wl_kubeconfig_free(*p);
@@ -37,7 +40,8 @@ time_t wl_certs_rotation_deadline(time_t not_before, time_t not_after)
      * 9999-12-31 of "never expires" certificates, a notBefore before 1970)
      * can overflow: part < life, so not_before + part lies between the
      * two. */
-    uint64_t life = (uint64_t)(int64_t)not_after - (uint64_t)(int64_t)not_before;
+    uint64_t life =
+        (uint64_t)(int64_t)not_after - (uint64_t)(int64_t)not_before;
     uint64_t part = life / 100 * WL_CERTS_ROTATE_PERCENT +
                     life % 100 * WL_CERTS_ROTATE_PERCENT / 100;
     return (time_t)(int64_t)((uint64_t)(int64_t)not_before + part);
@@ -110,16 +114,15 @@ static bool slot_current_ok(struct wl_certs *certs, struct wl_cert_slot *slot,
         size_t clen = 0, klen = 0;
         r = serving_read(cfg, &cert, &clen, &key, &klen, why);
         if (r == 0)
-            r = wl_bootstrap_cert_inspect("serving", cert, clen, key, klen,
-                                          now, cfg->node_ip, &nb, &na, why);
+            r = wl_bootstrap_cert_inspect("serving", cert, clen, key, klen, now,
+                                          cfg->node_ip, &nb, &na, why);
     } else {
         _cleanup_(kubeconfig_freep) struct wl_kubeconfig *kc = NULL;
         r = wl_kubeconfig_load(cfg->kubeconfig, NULL, &kc, why);
         if (r == 0)
-            r = wl_bootstrap_cert_inspect("client", kc->cert_pem,
-                                          kc->cert_pem_len, kc->key_pem,
-                                          kc->key_pem_len, now, NULL, &nb,
-                                          &na, why);
+            r = wl_bootstrap_cert_inspect(
+                "client", kc->cert_pem, kc->cert_pem_len, kc->key_pem,
+                kc->key_pem_len, now, NULL, &nb, &na, why);
     }
     if (r < 0)
         return false;
@@ -188,9 +191,8 @@ static int client_store(struct wl_certs *certs, const char *cert,
     _cleanup_(kubeconfig_freep) struct wl_kubeconfig *kc = NULL;
     if (wl_kubeconfig_load(cfg->kubeconfig, NULL, &old, err) < 0)
         return -1;
-    if (cfg->data_dir && wl_bootstrap_pki_write(cfg->data_dir,
-                                                "kubelet-client", key, cert,
-                                                err) < 0)
+    if (cfg->data_dir && wl_bootstrap_pki_write(cfg->data_dir, "kubelet-client",
+                                                key, cert, err) < 0)
         return -1;
     if (wl_kubeconfig_write(cfg->kubeconfig, "default", old->server,
                             old->ca_pem, cert, key, NULL, err) < 0)
@@ -219,8 +221,8 @@ static int slot_poll(struct wl_certs *certs, struct wl_cert_slot *slot,
     if (state == WL_CSR_PENDING)
         return 0;
     if (state == WL_CSR_DENIED) {
-        log_error("certificate: kind=%s %s (next request in %d s)",
-                  slot->kind, err->msg, WL_CERTS_DENIED_BACKOFF_S);
+        log_error("certificate: kind=%s %s (next request in %d s)", slot->kind,
+                  err->msg, WL_CERTS_DENIED_BACKOFF_S);
         wl_error_clear(err);
         slot_drop_pending(slot);
         slot->retry_after = now + WL_CERTS_DENIED_BACKOFF_S;

@@ -55,11 +55,11 @@ struct wl_certs_config {
 
 /* One certificate being watched and, when needed, requested. */
 struct wl_cert_slot {
-    const char *kind;    /* "serving" or "client" */
-    char *csr_name;      /* the pending CSR, or NULL */
-    char *key_pem;       /* the key the pending CSR is for (wiped on free) */
-    time_t retry_after;  /* no new CSR before this (after a denial) */
-    time_t rotate_at;    /* the current certificate's deadline; 0: check */
+    const char *kind;   /* "serving" or "client" */
+    char *csr_name;     /* the pending CSR, or NULL */
+    char *key_pem;      /* the key the pending CSR is for (wiped on free) */
+    time_t retry_after; /* no new CSR before this (after a denial) */
+    time_t rotate_at;   /* the current certificate's deadline; 0: check */
 };
 
 struct wl_certs {

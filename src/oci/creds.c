@@ -88,6 +88,10 @@ int wl_creds_lookup(const char *json, size_t len, const char *host,
     json_t *auths = json_object_get(j, "auths");
     if (!auths)
         auths = j;
+    if (!json_is_object(auths)) {
+        json_decref(j);
+        return wl_error_set(err, 0, "credentials: \"auths\" not an object");
+    }
     const char *key;
     json_t *entry;
     json_object_foreach(auths, key, entry) {

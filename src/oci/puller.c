@@ -26,6 +26,8 @@ struct wl_puller {
     size_t ninsecure;
     char *certs_dir;
     char *auth_file;
+    wl_progress_fn progress;
+    void *progress_data;
     /* Single flight: digests being downloaded now. Guarded by lock;
      * waiters sleep on done. */
     pthread_mutex_t lock;
@@ -81,6 +83,8 @@ int wl_puller_new(const struct wl_puller_config *cfg, struct wl_puller **ret,
     p->insecure = calloc(cfg->ninsecure + 1, sizeof(char *));
     p->certs_dir = cfg->certs_dir ? strdup(cfg->certs_dir) : NULL;
     p->auth_file = cfg->auth_file ? strdup(cfg->auth_file) : NULL;
+    p->progress = cfg->progress;
+    p->progress_data = cfg->progress_data;
     bool ok = p->insecure && (!cfg->certs_dir || p->certs_dir) &&
               (!cfg->auth_file || p->auth_file);
     for (size_t i = 0; ok && i < cfg->ninsecure; i++) {
@@ -162,7 +166,8 @@ static int fetch_blob(struct wl_puller *p, struct wl_registry *reg,
     pthread_mutex_unlock(&p->lock);
 
     atomic_fetch_add(&p->downloads, 1);
-    int rc = wl_registry_get_blob(reg, repo, digest, max, p->store, err);
+    int rc = wl_registry_get_blob(reg, repo, digest, max, p->store,
+                                  p->progress, p->progress_data, err);
     if (rc == 0) {
         struct stat st;
         _cleanup_free_ char *path = wl_store_blob_path(p->store, digest);
@@ -451,5 +456,84 @@ out:
     wl_registry_free(pl.reg);
     wl_oci_ref_free(pl.ref);
     free(pl.canonical);
+    return rc;
+}
+
+static int keep_add(char ***keep, size_t *nkeep, const char *digest,
+                    struct wl_error *err)
+{
+    for (size_t i = 0; i < *nkeep; i++)
+        if (strcmp((*keep)[i], digest) == 0)
+            return 0;
+    char **k = realloc(*keep, (*nkeep + 1) * sizeof(*k));
+    if (!k)
+        return wl_error_set(err, ENOMEM, "gc");
+    *keep = k;
+    if (!(k[*nkeep] = strdup(digest)))
+        return wl_error_set(err, ENOMEM, "gc");
+    (*nkeep)++;
+    return 0;
+}
+
+static int stored_manifest(struct wl_puller *p, const char *digest,
+                           struct wl_oci_manifest **ret, struct wl_error *err)
+{
+    _cleanup_free_ uint8_t *body = NULL;
+    size_t len = 0;
+    if (wl_store_read(p->store, digest, WL_MANIFEST_MAX_SIZE, &body, &len,
+                      err) < 0)
+        return -1;
+    return wl_oci_manifest_parse((char *)body, len, NULL, ret, err);
+}
+
+int wl_puller_image_blobs(struct wl_puller *p, const char *image,
+                          char ***keep, size_t *nkeep, struct wl_error *err)
+{
+    struct wl_oci_ref *ref = NULL;
+    struct wl_oci_manifest *m = NULL;
+    _cleanup_free_ char *canonical = NULL, *top = NULL, *key = NULL;
+    _cleanup_free_ char *module = NULL;
+    int rc = -1;
+
+    if (wl_oci_ref_parse(image, &ref, err) < 0)
+        return -1;
+    if (!(canonical = wl_oci_ref_string(ref))) {
+        wl_error_set(err, ENOMEM, "gc");
+        goto out;
+    }
+    top = ref->digest ? strdup(ref->digest)
+                      : wl_store_tag_get(p->store, canonical);
+    if (!top || !wl_store_has(p->store, top)) {
+        rc = 0; /* never pulled */
+        goto out;
+    }
+    if (keep_add(keep, nkeep, top, err) < 0 ||
+        stored_manifest(p, top, &m, err) < 0)
+        goto out;
+    if (m->kind == WL_MANIFEST_INDEX) {
+        const struct wl_oci_descriptor *d = NULL;
+        struct wl_oci_manifest *img = NULL;
+        if (wl_oci_index_pick_wasm(m, &d, err) < 0 ||
+            keep_add(keep, nkeep, d->digest, err) < 0 ||
+            stored_manifest(p, d->digest, &img, err) < 0)
+            goto out;
+        wl_oci_manifest_free(m);
+        m = img;
+    }
+    if (keep_add(keep, nkeep, m->config.digest, err) < 0)
+        goto out;
+    for (size_t i = 0; i < m->nentries; i++)
+        if (keep_add(keep, nkeep, m->entries[i].digest, err) < 0)
+            goto out;
+    key = module_key(top);
+    module = key ? wl_store_tag_get(p->store, key) : NULL;
+    if (module && keep_add(keep, nkeep, module, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0)
+        wl_error_prefix(err, "blobs of %s", image);
+    wl_oci_manifest_free(m);
+    wl_oci_ref_free(ref);
     return rc;
 }

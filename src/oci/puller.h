@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "oci/registry.h"
 #include "oci/store.h"
 #include "util/error.h"
 
@@ -31,6 +32,8 @@ struct wl_puller_config {
     const char *certs_dir; /* <certs_dir>/<host>/ca.crt trusted for host;
                               NULL: system CAs only */
     const char *auth_file; /* node-level Docker config, or NULL */
+    wl_progress_fn progress; /* long downloads report here; may be NULL */
+    void *progress_data;
 };
 
 enum wl_pull_policy {
@@ -79,6 +82,13 @@ int wl_puller_pull(struct wl_puller *p, const char *image,
                    struct wl_pull_result *ret, struct wl_error *err);
 
 void wl_pull_result_clear(struct wl_pull_result *r);
+
+/* Adds to *keep (a growing array of malloc'd digests, *nkeep entries)
+ * every blob image uses in the store: its manifest (and the index entry it
+ * resolved to), config, layers and module. An image never pulled adds
+ * nothing. For garbage collection: keep what the pods use, drop the rest. */
+int wl_puller_image_blobs(struct wl_puller *p, const char *image,
+                          char ***keep, size_t *nkeep, struct wl_error *err);
 
 /* The store, for garbage collection by its owner. */
 struct wl_store *wl_puller_store(struct wl_puller *p);

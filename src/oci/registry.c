@@ -335,7 +335,31 @@ struct req {
     size_t body_len;
     bool head;
     bool big_buffer; /* a blob: fewer, larger writes to the store */
+    wl_progress_fn progress;
+    void *progress_data;
+    const char *digest; /* for progress reports */
 };
+
+struct progress_ctx {
+    const struct req *q;
+    time_t last;
+};
+
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct progress_ctx *p = userdata;
+    time_t now = time(NULL);
+    (void)ultotal, (void)ulnow;
+    if (p->last == 0)
+        p->last = now;
+    if (now - p->last >= WL_PROGRESS_INTERVAL_S) {
+        p->last = now;
+        p->q->progress(p->q->progress_data, p->q->digest, (uint64_t)dlnow,
+                       (uint64_t)dltotal);
+    }
+    return 0;
+}
 
 /* One request with the auth dance: send; on 401 answer the challenge
  * (Bearer: get a token for scope; Basic: use our credentials) and send
@@ -364,8 +388,14 @@ static int send_req(struct wl_registry *r, const struct req *q,
         CURL *h = r->curl;
         (void)curl_easy_setopt(h, CURLOPT_URL, q->url);
         (void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+        struct progress_ctx pctx = {.q = q};
         if (q->big_buffer)
             (void)curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
+        if (q->progress) {
+            (void)curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+            (void)curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+            (void)curl_easy_setopt(h, CURLOPT_XFERINFODATA, &pctx);
+        }
         if (q->head)
             (void)curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
         else
@@ -494,7 +524,8 @@ out:
 
 int wl_registry_get_blob(struct wl_registry *r, const char *repo,
                          const char *digest, uint64_t max,
-                         struct wl_store *store, struct wl_error *err)
+                         struct wl_store *store, wl_progress_fn progress,
+                         void *progress_data, struct wl_error *err)
 {
     _cleanup_free_ char *url = NULL, *scope = scope_for(repo, false);
     struct sink sink = {0};
@@ -507,7 +538,8 @@ int wl_registry_get_blob(struct wl_registry *r, const char *repo,
         asprintf(&url, "%s/v2/%s/blobs/%s", r->base, repo, digest) < 0)
         return wl_error_set(err, ENOMEM, "blob");
     struct req q = {.method = "GET", .url = url, .scope = scope,
-                    .big_buffer = true};
+                    .big_buffer = true, .progress = progress,
+                    .progress_data = progress_data, .digest = digest};
     if (wl_store_writer_new(store, digest, max, &sink.writer, err) < 0)
         return -1;
     int rc = send_req(r, &q, &sink, &hdrs, &status, err);

@@ -46,11 +46,19 @@ int wl_registry_get_manifest(struct wl_registry *r, const char *repo,
                              size_t *ret_len, char **ret_content_type,
                              char *ret_digest, struct wl_error *err);
 
+/* Called during a blob download at most every WL_PROGRESS_INTERVAL_S with
+ * the bytes received so far and the expected total (0 if unknown). */
+#define WL_PROGRESS_INTERVAL_S 5
+typedef void (*wl_progress_fn)(void *userdata, const char *digest,
+                               uint64_t now, uint64_t total);
+
 /* Downloads blob digest of repo into store (at most max bytes), verified.
- * A blob already in the store is not downloaded again. */
+ * A blob already in the store is not downloaded again. progress may be
+ * NULL. */
 int wl_registry_get_blob(struct wl_registry *r, const char *repo,
                          const char *digest, uint64_t max,
-                         struct wl_store *store, struct wl_error *err);
+                         struct wl_store *store, wl_progress_fn progress,
+                         void *progress_data, struct wl_error *err);
 
 /* Uploads len bytes as a blob of repo (monolithic POST + PUT), unless the
  * registry already has that digest. */

@@ -141,7 +141,8 @@ int wl_store_read(const struct wl_store *s, const char *digest, size_t max,
                   uint8_t **ret_data, size_t *ret_len, struct wl_error *err)
 {
     if (!wl_digest_valid(digest))
-        return wl_error_set(err, 0, "invalid digest \"%s\"", digest);
+        return wl_error_set(err, 0, "invalid digest \"%s\"",
+                            digest ? digest : "");
     return wl_file_read(s->blobs_fd, hex_of(digest), max, ret_data, ret_len,
                         err);
 }
@@ -151,7 +152,8 @@ int wl_store_writer_new(struct wl_store *s, const char *digest,
                         struct wl_error *err)
 {
     if (!wl_digest_valid(digest))
-        return wl_error_set(err, 0, "invalid digest \"%s\"", digest);
+        return wl_error_set(err, 0, "invalid digest \"%s\"",
+                            digest ? digest : "");
     struct wl_store_writer *w = calloc(1, sizeof(*w));
     if (!w)
         return wl_error_set(err, ENOMEM, "store writer");
@@ -283,7 +285,8 @@ int wl_store_tag_set(struct wl_store *s, const char *ref, const char *digest,
     char name[72];
     _cleanup_free_ char *body = NULL;
     if (!wl_digest_valid(digest))
-        return wl_error_set(err, 0, "invalid digest \"%s\"", digest);
+        return wl_error_set(err, 0, "invalid digest \"%s\"",
+                            digest ? digest : "");
     tag_file(ref, name);
     int n = asprintf(&body, "%s\n%s\n", digest, ref);
     if (n < 0)

@@ -59,8 +59,13 @@ static int parse_size(const unsigned char *f, size_t len, uint64_t *ret)
 {
     uint64_t v = 0;
     if (f[0] & 0x80) {
+        /* Base-256 is two's complement: 0x80 alone starts a non-negative
+         * number. Anything at or over 2^63 is refused so that padding the
+         * size to whole blocks cannot wrap around. */
+        if (f[0] != 0x80)
+            return -1;
         for (size_t i = 1; i < len; i++) {
-            if (v >> 56)
+            if (v >> 55)
                 return -1;
             v = (v << 8) | f[i];
         }
@@ -121,13 +126,21 @@ static int read_meta_name(struct reader *r, uint64_t size, char type,
     for (char *p = buf; p < buf + size;) {
         char *end = NULL;
         long rec = strtol(p, &end, 10);
-        if (rec <= 0 || !end || *end != ' ' || p + rec > buf + size)
+        /* The length counts the whole record, digits to newline: one that
+         * does not reach past its own "key=" or does not end in a newline
+         * is malformed, and so is the rest of the header. Compared as
+         * lengths so that a huge one cannot overflow the pointer. */
+        if (rec <= 0 || !end || *end != ' ' ||
+            (unsigned long)rec > (size_t)(buf + size - p))
             break;
-        if (strncmp(end + 1, "path=", 5) == 0) {
-            *name = strndup(end + 6, (size_t)(p + rec - (end + 6) - 1));
+        char *rec_end = p + rec; /* one past the record's newline */
+        if (rec_end[-1] != '\n' || end + 1 >= rec_end)
+            break;
+        if (rec_end - (end + 1) > 5 && strncmp(end + 1, "path=", 5) == 0) {
+            *name = strndup(end + 6, (size_t)(rec_end - 1 - (end + 6)));
             break;
         }
-        p += rec;
+        p = rec_end;
     }
     return 0;
 }

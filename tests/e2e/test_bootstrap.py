@@ -57,6 +57,13 @@ def boot(cluster, tmp_path, ports):
     w = BootstrapWasmlet(cluster, tmp_path, ports(1)[0])
     yield w
     w.stop(signal.SIGKILL)
+    # The node loop asks for a serving certificate nobody approves here.
+    items = json.loads(cluster.kubectl("get", "csr", "-o", "json").stdout)
+    for c in items["items"]:
+        if c["spec"]["signerName"] == "kubernetes.io/kubelet-serving" and \
+                c["spec"]["username"] == f"system:node:{NODE}":
+            cluster.kubectl("delete", "csr", c["metadata"]["name"],
+                            "--ignore-not-found")
     cluster.kubectl("delete", "node", NODE, "--ignore-not-found")
 
 
@@ -130,7 +137,9 @@ def test_bootstrap_gets_node_certificate_and_reuses_it(cluster, boot, sh,
     wait_ready(cluster, timeout=15)
     out2 = boot.output()[seen:]
     assert "reusing client certificate" in out2
-    assert "csr created" not in out2
+    # No new client CSR (the serving certificate's CSR, still unapproved,
+    # is asked for again by the node loop: test_certs.py covers that).
+    assert "bootstrap: csr created" not in out2
     assert len(node_csrs(cluster)) == count
     boot.stop(signal.SIGTERM)
     cluster.kubectl("delete", "csr", name, "--ignore-not-found")

@@ -262,3 +262,22 @@ def test_bad_references_are_clear_errors(tmp_path):
     r = wl("push", "--insecure", str(BUILD / "build.ninja"), "localhost:1/x:1")
     assert r.returncode == 1
     assert "not a WebAssembly module" in r.stderr
+
+
+def test_gc_keeps_what_kept_images_use(registry, tmp_path):
+    ins = ("--insecure-registry", registry.host)
+    keep = registry.push_wasm("e2e/gc-keep", "v1", wasm_bytes("hello"))
+    drop = registry.push_wasm("e2e/gc-drop", "v1", wasm_bytes("sleeper"))
+    for p in (keep, drop):
+        assert pull(tmp_path, p["reference"], *ins).returncode == 0
+    blobs = tmp_path / "data" / "modules" / "blobs" / "sha256"
+    r = wl("gc", "--data-dir", str(tmp_path / "data"), "--keep",
+           keep["reference"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("removed 2 blob(s)")  # drop's manifest, module
+    left = {"sha256:" + f.name for f in blobs.iterdir()}
+    assert left == {keep["digest"], keep["layer_digest"]}
+    r = pull(tmp_path, keep["reference"], "--pull-policy", "Never", *ins)
+    assert r.returncode == 0, r.stderr
+    r = pull(tmp_path, drop["reference"], "--pull-policy", "Never", *ins)
+    assert r.returncode == 1
