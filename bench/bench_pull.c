@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "oci/puller.h"
+#include "util/time.h"
 
 struct job {
     struct wl_puller *p;
@@ -31,13 +32,6 @@ static void *pull_one(void *arg)
     j->rc = wl_puller_pull(j->p, j->image, WL_PULL_ALWAYS, NULL, &res, &j->err);
     wl_pull_result_clear(&res);
     return NULL;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int main(int argc, char **argv)
@@ -86,7 +80,7 @@ int main(int argc, char **argv)
         }
         struct job jobs[64];
         pthread_t threads[64];
-        double t0 = now_s();
+        double t0 = wl_now_s();
         for (long i = 0; i < n; i++) {
             jobs[i] = (struct job){.p = p, .image = image};
             pthread_create(&threads[i], NULL, pull_one, &jobs[i]);
@@ -100,7 +94,7 @@ int main(int argc, char **argv)
             }
             wl_error_clear(&jobs[i].err);
         }
-        double dt = now_s() - t0;
+        double dt = wl_now_s() - t0;
         if (dt < best)
             best = dt;
         downloads = wl_puller_downloads(p);

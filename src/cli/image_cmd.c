@@ -16,15 +16,9 @@
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #define MAX_INSECURE 32
-
-static double now_s(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void log_progress(void *userdata, const char *digest, uint64_t now,
                          uint64_t total)
@@ -125,7 +119,7 @@ int wl_cmd_pull(int argc, char **argv)
         log_error("mkdir %s: %s", data_dir, strerror(errno));
         return 1;
     }
-    double t0 = now_s();
+    double t0 = wl_now_s();
     log_info("pulling image=%s", image);
     if (wl_puller_new(&cfg, &p, &err) < 0 ||
         wl_puller_pull(p, image, policy, NULL, &res, &err) < 0) {
@@ -134,7 +128,7 @@ int wl_cmd_pull(int argc, char **argv)
     }
     log_info("pulled image=%s size=%llu downloaded=%llu duration=%.3fs%s",
              image, (unsigned long long)res.module_size,
-             (unsigned long long)res.downloaded, now_s() - t0,
+             (unsigned long long)res.downloaded, wl_now_s() - t0,
              res.cached ? " (already present)" : "");
     printf("image-id: %s\nmodule: %s\nsize: %llu\npath: %s\n", res.image_id,
            res.module_digest, (unsigned long long)res.module_size,

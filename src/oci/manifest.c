@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "oci/store.h"
+#include "oci/tar.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 
@@ -251,19 +252,6 @@ int wl_oci_manifest_pick_wasm(const struct wl_oci_manifest *m,
                         WL_MT_WASM, WL_MT_WASM_LAYER_V1);
 }
 
-/* "/app/x.wasm" and "./x.wasm" name layer paths "app/x.wasm", "x.wasm". */
-static const char *strip_root(const char *p)
-{
-    for (;;) {
-        if (p[0] == '/')
-            p++;
-        else if (p[0] == '.' && p[1] == '/')
-            p += 2;
-        else
-            return p;
-    }
-}
-
 int wl_oci_image_config_module(const char *body, size_t len, char **ret_path,
                                struct wl_error *err)
 {
@@ -287,10 +275,10 @@ int wl_oci_image_config_module(const char *body, size_t len, char **ret_path,
         wl_error_set(err, 0, "not a WebAssembly image: platform %s/%s, "
                              "expected wasi/wasm",
                      os ? os : "?", arch ? arch : "?");
-    } else if (!path || !*strip_root(path)) {
+    } else if (!path || !*wl_tar_path_strip_root(path)) {
         wl_error_set(err, 0, "wasm image config names no module in "
                              "Entrypoint or Cmd");
-    } else if (!(*ret_path = strdup(strip_root(path)))) {
+    } else if (!(*ret_path = strdup(wl_tar_path_strip_root(path)))) {
         wl_error_set(err, ENOMEM, "image config");
     } else {
         r = 0;

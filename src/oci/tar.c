@@ -84,7 +84,7 @@ static int parse_size(const unsigned char *f, size_t len, uint64_t *ret)
     return 0;
 }
 
-static const char *strip_root(const char *p)
+const char *wl_tar_path_strip_root(const char *p)
 {
     for (;;) {
         if (p[0] == '/')
@@ -156,7 +156,7 @@ int wl_tar_extract(int fd, const char *path, size_t max, uint8_t **ret_data,
         (void)close(dfd);
         return wl_error_set(err, ENOMEM, "layer");
     }
-    const char *want = strip_root(path);
+    const char *want = wl_tar_path_strip_root(path);
     _cleanup_free_ char *long_name = NULL;
     unsigned char h[BLOCK];
     int rc = -1;
@@ -191,7 +191,7 @@ int wl_tar_extract(int fd, const char *path, size_t max, uint8_t **ret_data,
             snprintf(name, sizeof(name), "%.100s", (char *)h);
         }
         bool match = (type == '0' || type == '\0') &&
-                     strcmp(strip_root(long_name ? long_name : name), want) == 0;
+                     strcmp(wl_tar_path_strip_root(long_name ? long_name : name), want) == 0;
         free(long_name);
         long_name = NULL;
         if (!match) {

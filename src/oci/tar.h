@@ -9,6 +9,10 @@
 
 #include "util/error.h"
 
+/* A layer path as images name it ("/app/x.wasm", "./app/x.wasm") in the
+ * form tar entries are compared in ("app/x.wasm"). Points into p. */
+const char *wl_tar_path_strip_root(const char *p);
+
 /* Reads the tar stream from fd (which it does not close) and returns the
  * contents of the regular file whose name is path (compared without a
  * leading "/" or "./"). GNU long names and PAX path records are honoured.
