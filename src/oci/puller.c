@@ -386,7 +386,7 @@ static int pull_remote(struct pull *pl, const struct wl_pull_auth *auth,
     char digest[80], module[80];
     int rc = -1;
 
-    if (open_registry(pl, auth, err) < 0)
+    if (open_registry(pl, auth, err) < 0 || wl_registry_ping(pl->reg, err) < 0)
         return -1;
     const char *reference = pl->ref->digest ? pl->ref->digest : pl->ref->tag;
     if (get_manifest(pl, reference, &m, digest, err) < 0)

@@ -47,7 +47,8 @@ int wl_oci_push(const uint8_t *wasm, size_t len, const char *image,
         wl_error_set(err, 0, "push to \"%s\": give a tag, not a digest", image);
         goto out;
     }
-    if (wl_registry_new(wl_oci_ref_api_host(ref), opts, &reg, err) < 0)
+    if (wl_registry_new(wl_oci_ref_api_host(ref), opts, &reg, err) < 0 ||
+        wl_registry_ping(reg, err) < 0)
         goto out;
     if (!(m = manifest_build(wasm, len, config, krustlet)) ||
         !(body = wl_json_dump(m))) {

@@ -470,6 +470,39 @@ static int status_error(struct wl_error *err, const struct req *q,
     return -1;
 }
 
+int wl_registry_ping(struct wl_registry *r, struct wl_error *err)
+{
+    _cleanup_free_ char *url = NULL;
+    struct sink sink = {.curl = r->curl, .max = ERROR_BODY_MAX};
+    struct headers hdrs = {0};
+    long status = 0;
+    int rc = -1;
+
+    if (asprintf(&url, "%s/v2/", r->base) < 0)
+        return wl_error_set(err, ENOMEM, "ping");
+    setup_common(r, &sink, &hdrs);
+    (void)curl_easy_setopt(r->curl, CURLOPT_URL, url);
+    (void)curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, 30000L);
+    r->requests++;
+    CURLcode cr = curl_easy_perform(r->curl);
+    (void)curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (cr != CURLE_OK) {
+        wl_error_set(err, 0, "GET %s: %s", url, curl_easy_strerror(cr));
+    } else if (status == 200 || status == 401) {
+        if (status == 401 && hdrs.www_authenticate && r->username &&
+            strncasecmp(hdrs.www_authenticate, "Basic", 5) == 0)
+            r->basic = true; /* send credentials from the first request */
+        rc = 0;
+    } else {
+        wl_error_set(err, 0, "%s does not look like an OCI registry: GET "
+                             "%s answered HTTP %ld",
+                     r->base, url, status);
+    }
+    sink_clear(&sink);
+    headers_clear(&hdrs);
+    return rc;
+}
+
 static char *scope_for(const char *repo, bool push)
 {
     char *s = NULL;

@@ -36,6 +36,12 @@ int wl_registry_new(const char *host, const struct wl_registry_opts *opts,
                     struct wl_registry **ret, struct wl_error *err);
 void wl_registry_free(struct wl_registry *r);
 
+/* GET /v2/, as Docker does before anything else: a 200 or 401 answer
+ * means the host speaks the distribution API (and a Basic challenge is
+ * remembered); anything else is an error saying the host does not look
+ * like an OCI registry. */
+int wl_registry_ping(struct wl_registry *r, struct wl_error *err);
+
 /* Fetches the manifest (or index) reference (a tag or a digest) of repo.
  * The body's sha256 is checked against the digest asked for, or against
  * the registry's Docker-Content-Digest header. On success the caller owns

@@ -281,3 +281,28 @@ def test_gc_keeps_what_kept_images_use(registry, tmp_path):
     assert r.returncode == 0, r.stderr
     r = pull(tmp_path, drop["reference"], "--pull-policy", "Never", *ins)
     assert r.returncode == 1
+
+
+def test_a_host_that_is_not_a_registry_is_named(tmp_path, ports):
+    port = ports(1)[0]
+    srv = subprocess.Popen(["/usr/bin/python3", "-m", "http.server",
+                            "--bind", "127.0.0.1", str(port)],
+                           cwd=tmp_path, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        import socket
+        import time
+        for _ in range(50):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        r = pull(tmp_path, f"127.0.0.1:{port}/x:v1", "--insecure-registry",
+                 f"127.0.0.1:{port}")
+        assert r.returncode == 1
+        assert f"http://127.0.0.1:{port} does not look like an OCI " \
+            f"registry: GET http://127.0.0.1:{port}/v2/ answered HTTP 404" \
+            in r.stderr
+    finally:
+        srv.terminate()
+        srv.wait(timeout=10)
