@@ -56,7 +56,10 @@ static int parse_suffix(const char *s, unsigned *base, int *exp)
     return -1;
 }
 
-int wl_quantity_parse_bytes(const char *s, int64_t *ret, struct wl_error *err)
+/* Parses s and returns its value times 10^extra_exp10, rounded up: 0 for
+ * plain units (bytes), 3 for thousandths (millicores). */
+static int parse_scaled(const char *s, int extra_exp10, int64_t *ret,
+                        struct wl_error *err)
 {
     size_t len = strnlen(s, WL_QUANTITY_MAX_LEN + 1);
     if (len == 0)
@@ -109,11 +112,10 @@ int wl_quantity_parse_bytes(const char *s, int64_t *ret, struct wl_error *err)
     if (base == 2) {
         for (; exp > 0; exp--)
             num *= 1024;
-    } else {
-        exp -= scale;
-        scale = 0;
     }
-    int down = scale + (exp < 0 ? -exp : 0);
+    /* From here on exp is a power of ten for either base. */
+    exp += extra_exp10 - scale;
+    int down = exp < 0 ? -exp : 0;
     for (; exp > 0; exp--) {
         num *= 10;
         if (num > (u128)INT64_MAX * 1000)
@@ -133,4 +135,14 @@ int wl_quantity_parse_bytes(const char *s, int64_t *ret, struct wl_error *err)
         return wl_error_set(err, 0, "quantity \"%s\" is too large", s);
     *ret = (int64_t)v;
     return 0;
+}
+
+int wl_quantity_parse_bytes(const char *s, int64_t *ret, struct wl_error *err)
+{
+    return parse_scaled(s, 0, ret, err);
+}
+
+int wl_quantity_parse_millis(const char *s, int64_t *ret, struct wl_error *err)
+{
+    return parse_scaled(s, 3, ret, err);
 }

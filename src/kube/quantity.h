@@ -20,4 +20,9 @@
  * above INT64_MAX and malformed strings are errors that quote the input. */
 int wl_quantity_parse_bytes(const char *s, int64_t *ret, struct wl_error *err);
 
+/* Parses s as thousandths of its unit, as Quantity.MilliValue() does: CPU
+ * "500m" is 500, "2" is 2000, "0.5" is 500, "1u" rounds up to 1. Errors as
+ * wl_quantity_parse_bytes(). */
+int wl_quantity_parse_millis(const char *s, int64_t *ret, struct wl_error *err);
+
 #endif
