@@ -2,14 +2,16 @@
 # Local OCI registries on 127.0.0.1 for wasmlet's tests and demos, using
 # Debian's docker-registry (distribution 2.8).
 #
-#   scripts/registry.sh start  [--tls-auth | --all]
-#   scripts/registry.sh stop   [--tls-auth | --all] [--purge]
-#   scripts/registry.sh status [--tls-auth | --all]
-#   scripts/registry.sh env    [--tls-auth | --all]
+#   scripts/registry.sh start  [--tls-auth | --token-auth | --all]
+#   scripts/registry.sh stop   [--tls-auth | --token-auth | --all] [--purge]
+#   scripts/registry.sh status [--tls-auth | --token-auth | --all]
+#   scripts/registry.sh env    [--tls-auth | --token-auth | --all]
 #
 # Without a flag the command acts on the plain registry (HTTP, anonymous);
 # --tls-auth on the second one (HTTPS with a generated CA, htpasswd basic
-# auth); --all on both. See docs/local-cluster.md.
+# auth); --token-auth on the third one (HTTP, Docker token auth: Bearer
+# tokens from tests/e2e/token_server.py, signed by a generated CA); --all on
+# all three. See docs/local-cluster.md.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -21,26 +23,45 @@ WL_REGISTRY_PASSWORD=${WL_REGISTRY_PASSWORD:-wasmlet-secret}
 WL_REGISTRY_BIN=${WL_REGISTRY_BIN:-docker-registry}
 WL_REGISTRY_START_TIMEOUT=${WL_REGISTRY_START_TIMEOUT:-30}
 WL_REGISTRY_STOP_TIMEOUT=${WL_REGISTRY_STOP_TIMEOUT:-10}
+WL_REGISTRY_PYTHON=${WL_REGISTRY_PYTHON:-python3}
+WL_TOKEN_SERVER=${WL_TOKEN_SERVER:-$WL_ROOT/tests/e2e/token_server.py}
+# What the token-auth registry's config and its token server agree on.
+WL_TOKEN_SERVICE=wasmlet-registry-token
+WL_TOKEN_ISSUER=wasmlet-token-issuer
 
-# select_instance plain|tls: sets I_NAME, I_DIR, I_PORT_VAR, I_DEFAULT_PORT, I_TLS.
+# select_instance plain|tls|token: sets I_NAME, I_DIR, I_PORT_VAR,
+# I_DEFAULT_PORT, I_TLS, I_TOKEN.
 select_instance() {
 	I_NAME=$1
+	I_TLS=0
+	I_TOKEN=0
 	if [[ $1 == tls ]]; then
 		I_DIR=$WL_REGISTRY_DIR-tls
 		I_PORT_VAR=WL_REGISTRY_TLS_PORT
 		I_DEFAULT_PORT=25001
 		I_TLS=1
+	elif [[ $1 == token ]]; then
+		I_DIR=$WL_REGISTRY_DIR-token
+		I_PORT_VAR=WL_REGISTRY_TOKEN_PORT
+		I_DEFAULT_PORT=25002
+		I_TOKEN=1
 	else
 		I_DIR=$WL_REGISTRY_DIR
 		I_PORT_VAR=WL_REGISTRY_PORT
 		I_DEFAULT_PORT=25000
-		I_TLS=0
 	fi
 	I_MARKER=$I_DIR/.wasmlet-registry
 	I_PIDFILE=$I_DIR/registry.pid
 	I_LOG=$I_DIR/registry.log
 	I_CONFIG=$I_DIR/config.yml
+	# The token server (token instance only).
+	T_PIDFILE=$I_DIR/token-server.pid
+	T_LOG=$I_DIR/token-server.log
+	T_KEY=$I_DIR/token.key
+	T_PASSWORD_FILE=$I_DIR/token-password
 }
+
+valid_port() { [[ $1 =~ ^[1-9][0-9]{0,4}$ ]] && (($1 <= 65535)); }
 
 # The port: the environment wins, then what the last start of this dir used,
 # then the default.
@@ -54,35 +75,53 @@ load_port() {
 	else
 		I_PORT=$I_DEFAULT_PORT
 	fi
-	if ! [[ $I_PORT =~ ^[1-9][0-9]{0,4}$ ]] || ((I_PORT > 65535)); then
-		wl_die "$I_PORT_VAR=$I_PORT is not a port number"
+	valid_port "$I_PORT" || wl_die "$I_PORT_VAR=$I_PORT is not a port number"
+	if ((I_TOKEN)); then
+		T_PORT=${WL_REGISTRY_TOKEN_SERVER_PORT:-}
+		T_PORT_FROM_ENV=0
+		if [[ -n $T_PORT ]]; then
+			T_PORT_FROM_ENV=1
+		elif [[ -s $I_DIR/token-server-port ]]; then
+			T_PORT=$(<"$I_DIR/token-server-port")
+		else
+			T_PORT=25003
+		fi
+		valid_port "$T_PORT" ||
+			wl_die "WL_REGISTRY_TOKEN_SERVER_PORT=$T_PORT is not a port number"
 	fi
 }
 
 scheme() { if ((I_TLS)); then echo https; else echo http; fi; }
 url() { printf '%s://127.0.0.1:%s' "$(scheme)" "$I_PORT"; }
+token_url() { printf 'http://127.0.0.1:%s' "$T_PORT"; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ---------------------------------------------------------------- processes
 
+# pid_alive PID [NEEDLE]: PID runs and its command line mentions NEEDLE
+# (default: this instance's registry config).
 pid_alive() {
-	local pid=$1 state cmd
+	local pid=$1 needle=${2:-$I_CONFIG} state cmd
 	[[ -r /proc/$pid/stat ]] || return 1
 	state=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
 	[[ $state != Z && $state != X ]] || return 1
 	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-	[[ $cmd == *"$I_CONFIG"* ]]
+	[[ $cmd == *"$needle"* ]]
 }
 
-instance_pid() {
+# pidfile_pid PIDFILE [NEEDLE]: the live pid recorded in PIDFILE.
+pidfile_pid() {
 	local pid
-	[[ -f $I_PIDFILE ]] || return 1
-	pid=$(<"$I_PIDFILE")
+	[[ -f $1 ]] || return 1
+	pid=$(<"$1")
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	pid_alive "$pid" || return 1
+	pid_alive "$pid" "${2:-}" || return 1
 	printf '%s' "$pid"
 }
+
+instance_pid() { pidfile_pid "$I_PIDFILE"; }
+token_server_pid() { pidfile_pid "$T_PIDFILE" "$T_KEY"; }
 
 # /v2/ answers: 200 for the plain registry, 401 (credentials required) for
 # the TLS+auth one, verified against its own CA.
@@ -91,8 +130,9 @@ http_code() {
 	((I_TLS)) && args+=(--cacert "$I_DIR/ca.crt")
 	curl "${args[@]}" "$@" 2>/dev/null || true
 }
-expected_code() { if ((I_TLS)); then echo 401; else echo 200; fi; }
+expected_code() { if ((I_TLS || I_TOKEN)); then echo 401; else echo 200; fi; }
 answering() { [[ $(http_code "$(url)/v2/") == "$(expected_code)" ]]; }
+token_answering() { [[ $(http_code "$(token_url)/healthz") == 200 ]]; }
 
 # ---------------------------------------------------------------- TLS and auth
 
@@ -129,6 +169,39 @@ EOF
 		mv -f "$d/server.crt.tmp" "$d/server.crt"
 		# Readable by tests and tools of other users on the machine.
 		chmod 644 "$d/ca.crt"
+	)
+}
+
+# The token instance's signing PKI: a CA (ECDSA P-256, the registry's
+# rootcertbundle) and an RSA leaf whose key signs the tokens (RS256) and
+# whose certificate the token server sends in each token's x5c header.
+make_token_keys() {
+	local d=$I_DIR
+	[[ -s $d/token-ca.crt && -s $d/token-ca.key && -s $d/token.crt && -s $d/token.key ]] && return 0
+	wl_log "generating token signing CA and key in $d"
+	(
+		umask 077
+		ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/token-ca.key"
+		ossl req -x509 -new -key "$d/token-ca.key" -sha256 -days 3650 -config /dev/null \
+			-subj "/CN=wasmlet-local-token-ca" -out "$d/token-ca.crt" \
+			-addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+			-addext "subjectKeyIdentifier=hash"
+		ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/token.key.tmp"
+		ossl req -new -key "$d/token.key.tmp" -subj "/CN=$WL_TOKEN_ISSUER" -config /dev/null -out "$d/token.csr"
+		cat >"$d/token.ext" <<EOF
+[v3]
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+authorityKeyIdentifier=keyid
+EOF
+		ossl x509 -req -in "$d/token.csr" -CA "$d/token-ca.crt" -CAkey "$d/token-ca.key" \
+			-set_serial "0x$(openssl rand -hex 16)" -days 3650 -sha256 \
+			-extfile "$d/token.ext" -extensions v3 -out "$d/token.crt.tmp"
+		rm -f "$d/token.csr" "$d/token.ext"
+		mv -f "$d/token.key.tmp" "$d/token.key"
+		mv -f "$d/token.crt.tmp" "$d/token.crt"
+		chmod 644 "$d/token-ca.crt" "$d/token.crt"
 	)
 }
 
@@ -181,6 +254,16 @@ auth:
     path: $I_DIR/htpasswd
 EOF
 		fi
+		if ((I_TOKEN)); then
+			cat <<EOF
+auth:
+  token:
+    realm: $(token_url)/token
+    service: $WL_TOKEN_SERVICE
+    issuer: $WL_TOKEN_ISSUER
+    rootcertbundle: $I_DIR/token-ca.crt
+EOF
+		fi
 		cat <<EOF
 health:
   storagedriver:
@@ -198,6 +281,57 @@ lock_instance() {
 	flock -w 60 9 || wl_die "another scripts/registry.sh holds $I_DIR/.lock"
 }
 
+# launch PIDFILE LOG CMD...: start CMD in its own session, its pid in PIDFILE.
+launch() {
+	local pidfile=$1 log=$2
+	shift 2
+	rm -f "$pidfile"
+	printf '\n==== %s starting\n' "$(date -Is)" >>"$log"
+	# shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
+	setsid bash -c 'echo $$ >"$1.tmp" && mv -f "$1.tmp" "$1"; shift; exec "$@"' \
+		launch "$pidfile" "$@" </dev/null >>"$log" 2>&1 9>&- &
+}
+
+# The token instance's token server: started unless running, then awaited.
+start_token_server() {
+	local pid
+	if pid=$(token_server_pid); then
+		local running_port
+		running_port=$(<"$I_DIR/token-server-port")
+		if ((T_PORT_FROM_ENV)) && [[ $T_PORT != "$running_port" ]]; then
+			wl_log "warning: WL_REGISTRY_TOKEN_SERVER_PORT=$T_PORT ignored: the running token server uses port $running_port"
+		fi
+		T_PORT=$running_port
+	else
+		if port_in_use "$T_PORT"; then
+			wl_die "cannot start the token server: 127.0.0.1:$T_PORT is already in use (set WL_REGISTRY_TOKEN_SERVER_PORT to another port)"
+		fi
+		[[ -r $WL_TOKEN_SERVER ]] || wl_die "token server $WL_TOKEN_SERVER not found"
+		make_token_keys
+		(umask 077 && printf '%s' "$WL_REGISTRY_PASSWORD" >"$T_PASSWORD_FILE")
+		printf '%s\n' "$T_PORT" >"$I_DIR/token-server-port"
+		wl_log "starting token server at $(token_url)/token (log $T_LOG)"
+		launch "$T_PIDFILE" "$T_LOG" "$WL_REGISTRY_PYTHON" "$WL_TOKEN_SERVER" \
+			--listen "127.0.0.1:$T_PORT" --key "$T_KEY" --cert "$I_DIR/token.crt" \
+			--issuer "$WL_TOKEN_ISSUER" --service "$WL_TOKEN_SERVICE" \
+			--user "$WL_REGISTRY_USER" --password-file "$T_PASSWORD_FILE" \
+			--request-log "$I_DIR/token-requests.log"
+	fi
+	local deadline=$((SECONDS + WL_REGISTRY_START_TIMEOUT))
+	while ! token_answering; do
+		if [[ -s $T_PIDFILE ]] && ! token_server_pid >/dev/null; then
+			tail -n 15 "$T_LOG" >&2 || true
+			wl_die "the token server exited during start; see $T_LOG"
+		fi
+		if ((SECONDS >= deadline)); then
+			tail -n 15 "$T_LOG" >&2 || true
+			stop_token_server
+			wl_die "timed out after ${WL_REGISTRY_START_TIMEOUT}s waiting for $(token_url)/healthz; see $T_LOG"
+		fi
+		sleep 0.2
+	done
+}
+
 start_instance() {
 	select_instance "$1"
 	mkdir -p "$I_DIR"
@@ -211,6 +345,13 @@ start_instance() {
 	mkdir -p "$I_DIR/data"
 	lock_instance
 	load_port
+	if ((I_TOKEN)); then
+		# A running registry has the realm's port in its config: keep it.
+		if instance_pid >/dev/null && [[ -s $I_DIR/token-server-port ]]; then
+			T_PORT=$(<"$I_DIR/token-server-port")
+		fi
+		start_token_server
+	fi
 
 	local pid
 	if pid=$(instance_pid); then
@@ -236,12 +377,7 @@ start_instance() {
 		write_config
 		printf '%s\n' "$I_PORT" >"$I_DIR/port"
 		wl_log "starting $I_NAME registry at $(url) (log $I_LOG)"
-		rm -f "$I_PIDFILE"
-		printf '\n==== %s starting\n' "$(date -Is)" >>"$I_LOG"
-		# shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
-		setsid bash -c 'echo $$ >"$1.tmp" && mv -f "$1.tmp" "$1"; shift; exec "$@"' \
-			launch "$I_PIDFILE" "$WL_REGISTRY_BIN" serve "$I_CONFIG" \
-			</dev/null >>"$I_LOG" 2>&1 9>&- &
+		launch "$I_PIDFILE" "$I_LOG" "$WL_REGISTRY_BIN" serve "$I_CONFIG"
 	fi
 
 	local deadline=$((SECONDS + WL_REGISTRY_START_TIMEOUT)) seen_pid=0
@@ -264,31 +400,51 @@ start_instance() {
 	exec 9>&-
 }
 
+# terminate WHAT PID NEEDLE: SIGTERM, then SIGKILL after the stop timeout.
+terminate() {
+	local what=$1 pid=$2 needle=$3 i
+	wl_log "stopping $what (pid $pid)"
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < WL_REGISTRY_STOP_TIMEOUT * 10; i++)); do
+		pid_alive "$pid" "$needle" || break
+		sleep 0.1
+	done
+	if pid_alive "$pid" "$needle"; then
+		wl_log "the $what ignored SIGTERM for ${WL_REGISTRY_STOP_TIMEOUT}s; sending SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			pid_alive "$pid" "$needle" || break
+			sleep 0.1
+		done
+		if pid_alive "$pid" "$needle"; then
+			wl_die "the $what (pid $pid) survived SIGKILL"
+		fi
+	fi
+	return 0
+}
+
+stop_token_server() {
+	local pid
+	if pid=$(token_server_pid); then
+		terminate "token server" "$pid" "$T_KEY"
+	fi
+	rm -f "$T_PIDFILE"
+}
+
 stop_instance() {
 	select_instance "$1"
-	local pid i
+	local pid
 	if [[ ! -d $I_DIR ]]; then
 		return 0
 	fi
 	[[ -e $I_MARKER ]] || wl_die "$I_DIR is not a wasmlet registry dir; refusing to touch it"
 	if pid=$(instance_pid); then
-		wl_log "stopping $I_NAME registry (pid $pid)"
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < WL_REGISTRY_STOP_TIMEOUT * 10; i++)); do
-			pid_alive "$pid" || break
-			sleep 0.1
-		done
-		if pid_alive "$pid"; then
-			wl_log "the $I_NAME registry ignored SIGTERM for ${WL_REGISTRY_STOP_TIMEOUT}s; sending SIGKILL"
-			kill -KILL "$pid" 2>/dev/null || true
-			for ((i = 0; i < 50; i++)); do
-				pid_alive "$pid" || break
-				sleep 0.1
-			done
-			pid_alive "$pid" && wl_die "the $I_NAME registry (pid $pid) survived SIGKILL"
-		fi
+		terminate "$I_NAME registry" "$pid" "$I_CONFIG"
 	fi
 	rm -f "$I_PIDFILE"
+	if ((I_TOKEN)); then
+		stop_token_server
+	fi
 }
 
 cmd_stop() {
@@ -318,6 +474,17 @@ cmd_status() {
 			printf '%-6s registry  stopped  (%s)\n' "$inst" "$I_DIR"
 			rc=1
 		fi
+		if ((I_TOKEN)); then
+			if pid=$(token_server_pid); then
+				T_PORT=$(<"$I_DIR/token-server-port")
+				code=$(http_code "$(token_url)/healthz")
+				printf '%-6s token server  running (pid %s)  %s/token  /healthz -> %s\n' "$inst" "$pid" "$(token_url)" "$code"
+				[[ $code == 200 ]] || rc=1
+			else
+				printf '%-6s token server  stopped  (%s)\n' "$inst" "$I_DIR"
+				rc=1
+			fi
+		fi
 	done
 	return "$rc"
 }
@@ -332,6 +499,11 @@ cmd_env() {
 			printf 'export WL_REGISTRY_TLS_CA=%q\n' "$I_DIR/ca.crt"
 			printf 'export WL_REGISTRY_USER=%q\n' "$WL_REGISTRY_USER"
 			printf 'export WL_REGISTRY_PASSWORD=%q\n' "$WL_REGISTRY_PASSWORD"
+		elif [[ $inst == token ]]; then
+			printf 'export WL_REGISTRY_TOKEN=%q\n' "127.0.0.1:$I_PORT"
+			printf 'export WL_REGISTRY_TOKEN_REALM=%q\n' "$(token_url)/token"
+			printf 'export WL_REGISTRY_USER=%q\n' "$WL_REGISTRY_USER"
+			printf 'export WL_REGISTRY_PASSWORD=%q\n' "$WL_REGISTRY_PASSWORD"
 		else
 			printf 'export WL_REGISTRY=%q\n' "127.0.0.1:$I_PORT"
 		fi
@@ -340,8 +512,9 @@ cmd_env() {
 
 usage() {
 	cat >&2 <<EOF
-usage: scripts/registry.sh start|stop|status|env [--tls-auth | --all] [--purge (stop only)]
-  plain registry dir: $WL_REGISTRY_DIR, TLS+auth registry dir: $WL_REGISTRY_DIR-tls
+usage: scripts/registry.sh start|stop|status|env [--tls-auth | --token-auth | --all] [--purge (stop only)]
+  plain registry dir: $WL_REGISTRY_DIR, TLS+auth registry dir: $WL_REGISTRY_DIR-tls,
+  token-auth registry dir: $WL_REGISTRY_DIR-token
   see docs/local-cluster.md
 EOF
 	exit 2
@@ -354,7 +527,8 @@ main() {
 	for arg in "$@"; do
 		case $arg in
 		--tls-auth) instances=(tls) ;;
-		--all) instances=(plain tls) ;;
+		--token-auth) instances=(token) ;;
+		--all) instances=(plain tls token) ;;
 		--purge) [[ $cmd == stop ]] || usage; purge=1 ;;
 		*) usage ;;
 		esac
@@ -367,6 +541,10 @@ main() {
 		for t in openssl curl htpasswd setsid flock; do
 			command -v "$t" >/dev/null || wl_die "$t is required but not installed"
 		done
+		if [[ " ${instances[*]} " == *" token "* ]]; then
+			command -v "$WL_REGISTRY_PYTHON" >/dev/null ||
+				wl_die "$WL_REGISTRY_PYTHON is required for the token server but not installed"
+		fi
 		for arg in "${instances[@]}"; do start_instance "$arg"; done
 		;;
 	stop) cmd_stop "$purge" "${instances[@]}" ;;

@@ -378,6 +378,11 @@ int wl_kube_stream(struct wl_kube_client *c, const char *path,
                          curl_easy_strerror(cr));
     } else if (!s.ok_status) {
         status_error(err, "GET", path, status, &s.buf);
+    } else if (s.buf.len > 0) {
+        /* The connection closed inside an event: the stream broke. */
+        wl_error_set(err, 0, "watch %s: stream ended inside an event "
+                             "(%zu bytes of it)",
+                     path, s.buf.len);
     } else {
         r = 0; /* the server ended the stream (its timeoutSeconds) */
     }

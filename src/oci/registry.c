@@ -187,12 +187,14 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-/* A parameter of a WWW-Authenticate challenge: key="value". */
+/* A parameter of a WWW-Authenticate challenge: key="value". Only a key
+ * at a parameter boundary counts, not one inside another's value (a realm
+ * URL may carry ?service=...). */
 static char *challenge_param(const char *ch, const char *key)
 {
     size_t kl = strlen(key);
     for (const char *p = ch; (p = strcasestr(p, key)); p += kl) {
-        if ((p != ch && isalnum((unsigned char)p[-1])) || p[kl] != '=')
+        if ((p != ch && !strchr(" \t,", p[-1])) || p[kl] != '=')
             continue;
         const char *v = p + kl + 1;
         if (*v == '"') {

@@ -1,7 +1,8 @@
 """Shared fixtures for wasmlet's end-to-end tests.
 
-One real control plane (scripts/cluster.sh) and two registries
-(scripts/registry.sh: plain, and TLS + basic auth) per test session, each in
+One real control plane (scripts/cluster.sh) and three registries
+(scripts/registry.sh: plain, TLS + basic auth, and token auth with its token
+server) per test session, each in
 its own temporary directory on free ports, so a session never touches a
 developer's default cluster (or another session's). They are always stopped
 and purged at the end, and the session fails if a process outlives them.
@@ -42,7 +43,7 @@ WASM_CONFIG = "application/vnd.wasm.config.v0+json"
 WASM_LAYER = "application/wasm"
 
 # Ports of a developer's default cluster and registries; never hand these out.
-_DEFAULT_PORTS = {23790, 23800, 26443, 20257, 20259, 25000, 25001}
+_DEFAULT_PORTS = {23790, 23800, 26443, 20257, 20259, 25000, 25001, 25002, 25003}
 _handed_out = set()
 
 
@@ -306,6 +307,11 @@ class Registry:
         f = self.dir / "registry.pid"
         return int(f.read_text().strip()) if f.exists() else None
 
+    def pids(self):
+        """Pids of this instance's processes (from their pid files)."""
+        pid = self.pid()
+        return [pid] if pid is not None else []
+
     def ssl_context(self):
         ctx = ssl.create_default_context(cafile=str(self.ca))
         assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
@@ -393,12 +399,87 @@ class Registry:
         }
 
 
-def _registry_fixture(base_dir, tls):
-    r = Registry(base_dir, tls)
-    pid = None
+class TokenRegistry(Registry):
+    """The token-auth registry (plain HTTP) and its token server
+    (tests/e2e/token_server.py). request() with auth does the Bearer dance
+    itself: on a 401 it asks the token server (Basic credentials) for the
+    challenge's scope and retries with the token."""
+
+    def __init__(self, base_dir):
+        super().__init__(base_dir, tls=False)
+        self.dir = pathlib.Path(f"{base_dir}-token")
+        self.flag = ["--token-auth"]
+        self.env.pop("WL_REGISTRY_PORT", None)
+        self.env["WL_REGISTRY_TOKEN_PORT"] = str(self.port)
+        self.token_port = alloc_ports(1)[0]
+        self.env["WL_REGISTRY_TOKEN_SERVER_PORT"] = str(self.token_port)
+        self.token_url = f"http://127.0.0.1:{self.token_port}"
+        self.realm = f"{self.token_url}/token"
+        self.service = "wasmlet-registry-token"
+        self.issuer = "wasmlet-token-issuer"
+        self.signing_ca = self.dir / "token-ca.crt"
+
+    def token_server_pid(self):
+        f = self.dir / "token-server.pid"
+        return int(f.read_text().strip()) if f.exists() else None
+
+    def pids(self):
+        return [p for p in (self.pid(), self.token_server_pid()) if p is not None]
+
+    def _open(self, req):
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(req, timeout=30) as resp:
+                return resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as e:
+            with e:
+                return e.code, e.headers, e.read()
+
+    def token(self, scope, auth=True):
+        """(status, json or None) of GET realm?service=..&scope=scope with
+        auth: True (this registry's credentials), False or a pair."""
+        if auth is True:
+            auth = (self.user, self.password)
+        query = urllib.parse.urlencode({"service": self.service, "scope": scope})
+        req = urllib.request.Request(f"{self.realm}?{query}")
+        if auth:
+            basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            req.add_header("Authorization", f"Basic {basic}")
+        status, _, body = self._open(req)
+        return status, json.loads(body) if status == 200 else None
+
+    def stats(self):
+        """The token server's /stats: requests, issued, denied, log."""
+        status, _, body = self._open(urllib.request.Request(f"{self.token_url}/stats"))
+        assert status == 200, body
+        return json.loads(body)
+
+    def request(self, method, path, data=None, headers=None, auth=True, context=None):
+        url = path if path.startswith(("http://", "https://")) else self.url + path
+        headers = dict(headers or {})
+        status, resp_headers, body = self._open(
+            urllib.request.Request(url, data=data, method=method, headers=headers)
+        )
+        challenge = resp_headers.get("WWW-Authenticate", "") if status == 401 else ""
+        if not auth or not challenge.startswith("Bearer "):
+            return status, resp_headers, body
+        params = dict(
+            (k.strip(), v.strip('"'))
+            for k, _, v in (p.partition("=") for p in challenge[7:].split('",'))
+        )
+        tstatus, answer = self.token(params.get("scope", ""), auth=auth)
+        if tstatus != 200:
+            return status, resp_headers, body
+        headers["Authorization"] = f"Bearer {answer['token']}"
+        return self._open(urllib.request.Request(url, data=data, method=method, headers=headers))
+
+
+def _registry_fixture(base_dir, tls, make=None):
+    r = make(base_dir) if make else Registry(base_dir, tls)
+    pids = []
     try:
         proc = r.script("start", check=False)
-        pid = r.pid()
+        pids = r.pids()
         if proc.returncode != 0:
             pytest.fail(
                 f"scripts/registry.sh start {' '.join(r.flag)} failed (exit {proc.returncode})\n"
@@ -407,14 +488,14 @@ def _registry_fixture(base_dir, tls):
             )
         yield r
     finally:
-        pid = r.pid() or pid
+        pids = r.pids() or pids
         stop = r.script("stop", "--purge", check=False)
-        left = pid is not None and _pid_alive(pid)
-        if left:
-            os.kill(pid, 9)
+        left = [p for p in pids if _pid_alive(p)]
+        for p in left:
+            os.kill(p, 9)
         if stop.returncode != 0 or left:
             pytest.fail(
-                f"registry teardown: stop exit {stop.returncode}, pid {pid} left running: {left}\n"
+                f"registry teardown: stop exit {stop.returncode}, pids {pids} left running: {left}\n"
                 f"{stop.stderr}",
                 pytrace=False,
             )
@@ -435,3 +516,10 @@ def registry(_registry_base):
 def tls_registry(_registry_base):
     """The TLS + basic-auth registry (certificate from its own CA, r.ca)."""
     yield from _registry_fixture(_registry_base, tls=True)
+
+
+@pytest.fixture(scope="session")
+def token_registry(_registry_base):
+    """The token-auth registry (HTTP; Bearer tokens from its token server at
+    r.realm for r.user/r.password, r.stats() counts the token requests)."""
+    yield from _registry_fixture(_registry_base, tls=False, make=TokenRegistry)
