@@ -78,16 +78,24 @@ static const struct {
     const char *in;
     int64_t millis;
 } good_millis[] = {
-    {"500m", 500}, {"2", 2000},      {"0.5", 500},  {"0", 0},
-    {"1u", 1},     {"1500u", 2},     {"0.0001", 1}, {"1k", 1000000},
-    {"1Ki", 1024000}, {"100m", 100}, {"1.25", 1250}, {"2e-3", 2},
+    {"500m", 500},
+    {"2", 2000},
+    {"0.5", 500},
+    {"0", 0},
+    {"1u", 1},
+    {"1500u", 2},
+    {"0.0001", 1},
+    {"1k", 1000000},
+    {"1Ki", 1024000},
+    {"100m", 100},
+    {"1.25", 1250},
+    {"2e-3", 2},
     {"9223372036854775m", 9223372036854775},
 };
 
 static void test_quantity_millis_parses_cpu_forms(void)
 {
-    for (size_t i = 0; i < sizeof(good_millis) / sizeof(good_millis[0]);
-         i++) {
+    for (size_t i = 0; i < sizeof(good_millis) / sizeof(good_millis[0]); i++) {
         int64_t v = -1;
         struct wl_error err = WL_ERROR_INIT;
         if (wl_quantity_parse_millis(good_millis[i].in, &v, &err) < 0)
@@ -114,8 +122,7 @@ static void test_quantity_millis_rejects_malformed_and_too_large(void)
         int64_t v = 42;
         struct wl_error err = WL_ERROR_INIT;
         if (wl_quantity_parse_millis(bad_millis[i].in, &v, &err) != -1)
-            WL_FAIL("\"%s\" accepted as %lld", bad_millis[i].in,
-                    (long long)v);
+            WL_FAIL("\"%s\" accepted as %lld", bad_millis[i].in, (long long)v);
         CHECK_STR(err.msg, bad_millis[i].msg);
         CHECK_INT(v, 42);
         wl_error_clear(&err);
