@@ -24,6 +24,9 @@ enum {
     OPT_NODE_LABELS,
     OPT_LOG_LEVEL,
     OPT_DRAIN,
+    OPT_INSECURE,
+    OPT_REGISTRY_CONFIG,
+    OPT_CERTS_DIR,
     OPT_HELP,
 };
 
@@ -49,6 +52,12 @@ static const struct {
     {{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
      "WASMLET_LOG_LEVEL"},
     {{"drain-on-exit", no_argument, NULL, OPT_DRAIN}, "WASMLET_DRAIN_ON_EXIT"},
+    {{"insecure-registries", required_argument, NULL, OPT_INSECURE},
+     "WASMLET_INSECURE_REGISTRIES"},
+    {{"registry-config", required_argument, NULL, OPT_REGISTRY_CONFIG},
+     "WASMLET_REGISTRY_CONFIG"},
+    {{"registry-certs-dir", required_argument, NULL, OPT_CERTS_DIR},
+     "WASMLET_REGISTRY_CERTS_DIR"},
     {{"help", no_argument, NULL, OPT_HELP}, NULL},
 };
 
@@ -95,6 +104,14 @@ static void usage(void)
         "[WASMLET_LOG_LEVEL]\n"
         "  --drain-on-exit          cordon and evict pods on SIGTERM "
         "[WASMLET_DRAIN_ON_EXIT=1]\n"
+        "  --insecure-registries H,...  registries spoken to over plain "
+        "HTTP\n"
+        "                           [WASMLET_INSECURE_REGISTRIES]\n"
+        "  --registry-config PATH   Docker config.json with registry "
+        "credentials\n"
+        "                           [WASMLET_REGISTRY_CONFIG]\n"
+        "  --registry-certs-dir DIR trust DIR/<host>/ca.crt for <host> "
+        "[WASMLET_REGISTRY_CERTS_DIR]\n"
         "  --help                   show this help\n"
         "\n"
         "Signals: SIGTERM or SIGINT marks the node NotReady and exits.\n");
@@ -124,17 +141,24 @@ static int set_str(char **field, const char *v, struct wl_error *err)
     return 0;
 }
 
-static void labels_clear(struct wl_config *cfg)
+static void list_clear(char ***items, size_t *n)
 {
-    for (size_t i = 0; i < cfg->nlabels; i++)
-        free(cfg->labels[i]);
-    free(cfg->labels);
-    cfg->labels = NULL;
-    cfg->nlabels = 0;
+    for (size_t i = 0; i < *n; i++)
+        free((*items)[i]);
+    free(*items);
+    *items = NULL;
+    *n = 0;
 }
 
-static int parse_labels(struct wl_config *cfg, const char *what,
-                        const char *v, struct wl_error *err)
+static void labels_clear(struct wl_config *cfg)
+{
+    list_clear(&cfg->labels, &cfg->nlabels);
+}
+
+/* Appends the comma-separated entries of v to a list; key_value: each must
+ * be key=value. */
+static int parse_list(char ***items, size_t *n, bool key_value,
+                      const char *what, const char *v, struct wl_error *err)
 {
     _cleanup_free_ char *copy = strdup(v);
     if (!copy)
@@ -143,16 +167,16 @@ static int parse_labels(struct wl_config *cfg, const char *what,
     for (char *tok = strtok_r(copy, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(tok, '=');
-        if (!eq || eq == tok)
+        if (key_value && (!eq || eq == tok))
             return wl_error_set(err, 0, "%s: \"%s\" is not key=value", what,
                                 tok);
-        char **l = realloc(cfg->labels, (cfg->nlabels + 1) * sizeof(*l));
+        char **l = realloc(*items, (*n + 1) * sizeof(*l));
         if (!l)
             return wl_error_set(err, ENOMEM, "config");
-        cfg->labels = l;
-        if (!(cfg->labels[cfg->nlabels] = strdup(tok)))
+        *items = l;
+        if (!(l[*n] = strdup(tok)))
             return wl_error_set(err, ENOMEM, "config");
-        cfg->nlabels++;
+        (*n)++;
     }
     return 0;
 }
@@ -183,7 +207,15 @@ static int apply(struct wl_config *cfg, int id, const char *what,
     case OPT_MAX_PODS:
         return parse_long(what, v, 1, 100000, &cfg->max_pods, err);
     case OPT_NODE_LABELS:
-        return parse_labels(cfg, what, v, err);
+        return parse_list(&cfg->labels, &cfg->nlabels, true, what, v, err);
+    case OPT_INSECURE:
+        list_clear(&cfg->insecure_registries, &cfg->ninsecure);
+        return parse_list(&cfg->insecure_registries, &cfg->ninsecure, false,
+                          what, v, err);
+    case OPT_REGISTRY_CONFIG:
+        return set_str(&cfg->registry_config, v, err);
+    case OPT_CERTS_DIR:
+        return set_str(&cfg->registry_certs_dir, v, err);
     case OPT_LOG_LEVEL:
         if (wl_log_level_parse(v, &cfg->log_level) < 0)
             return wl_error_set(err, 0, "%s \"%s\": expected error, warning, "
@@ -308,5 +340,8 @@ void wl_config_clear(struct wl_config *cfg)
     free(cfg->kubeconfig);
     free(cfg->bootstrap_kubeconfig);
     labels_clear(cfg);
+    list_clear(&cfg->insecure_registries, &cfg->ninsecure);
+    free(cfg->registry_config);
+    free(cfg->registry_certs_dir);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -25,6 +25,10 @@ struct wl_config {
     size_t nlabels;
     enum wl_log_level log_level; /* --log-level, WASMLET_LOG_LEVEL */
     bool drain_on_exit;          /* --drain-on-exit, WASMLET_DRAIN_ON_EXIT */
+    char **insecure_registries;  /* --insecure-registries h1,h2 */
+    size_t ninsecure;
+    char *registry_config;    /* --registry-config: Docker config.json */
+    char *registry_certs_dir; /* --registry-certs-dir: <dir>/<host>/ca.crt */
 };
 
 /* Parses the arguments of `wasmlet serve` (argv[0] is "serve"). Returns 0,

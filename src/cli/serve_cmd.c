@@ -11,6 +11,8 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "node/bootstrap.h"
+#include "oci/puller.h"
+#include "pod/manager.h"
 #include "node/certs.h"
 #include "node/node.h"
 #include "runtime/engine.h"
@@ -50,13 +52,19 @@ static int next_retry(int cur)
     return n > RETRY_MAX_S ? RETRY_MAX_S : n;
 }
 
-static void shutdown_node(struct wl_node *node, const struct wl_config *cfg)
+struct pods;
+static void pods_stop(struct pods *p);
+
+/* Drain (when asked), stop every module, then mark the node NotReady. */
+static void shutdown_node(struct wl_node *node, const struct wl_config *cfg,
+                          struct pods *pods)
 {
     struct wl_error err = WL_ERROR_INIT;
     if (cfg->drain_on_exit && wl_node_drain(node, &err) < 0) {
         log_error("drain on exit node=%s: %s", cfg->node_name, err.msg);
         wl_error_clear(&err);
     }
+    pods_stop(pods);
     wl_node_set_ready(node, false, "wasmlet is shutting down");
     if (wl_node_update_status(node, true, &err) < 0) {
         log_error("mark node NotReady node=%s: %s", cfg->node_name, err.msg);
@@ -91,9 +99,62 @@ static void certs_tick(struct wl_certs *certs, struct wl_node *node,
 /* Registers, then renews the Lease every WL_LEASE_RENEW_S and keeps node
  * status current until a signal arrives. Each tick also drives the
  * certificate manager, which never waits for a CSR's approval. */
+/* The pods side of the daemon: engine, puller, pod manager. Started once
+ * the node is registered, stopped before it is marked NotReady. */
+struct pods {
+    const struct wl_config *cfg;
+    const struct wl_kubeconfig *kc;
+    struct wl_engine *engine;
+    struct wl_puller *puller;
+    struct wl_pod_manager *manager;
+    struct wl_pod_manager_config mcfg;
+    char *store_dir;
+};
+
+static int pods_start(struct pods *p, struct wl_error *err)
+{
+    const struct wl_config *cfg = p->cfg;
+    if (asprintf(&p->store_dir, "%s/modules", cfg->data_dir) < 0) {
+        p->store_dir = NULL;
+        return wl_error_set(err, ENOMEM, "pods");
+    }
+    struct wl_puller_config pc = {
+        .store_dir = p->store_dir,
+        .insecure = (const char *const *)cfg->insecure_registries,
+        .ninsecure = cfg->ninsecure,
+        .certs_dir = cfg->registry_certs_dir,
+        .auth_file = cfg->registry_config,
+    };
+    if (wl_engine_new(&p->engine, err) < 0 ||
+        wl_puller_new(&pc, &p->puller, err) < 0)
+        return -1;
+    p->mcfg = (struct wl_pod_manager_config){
+        .kubeconfig = p->kc,
+        .node_name = cfg->node_name,
+        .node_ip = cfg->node_ip,
+        .data_dir = cfg->data_dir,
+        .max_pods = cfg->max_pods,
+        .puller = p->puller,
+        .engine = p->engine,
+    };
+    return wl_pod_manager_start(&p->mcfg, &p->manager, err);
+}
+
+static void pods_stop(struct pods *p)
+{
+    wl_pod_manager_stop(p->manager);
+    p->manager = NULL;
+    wl_puller_free(p->puller);
+    p->puller = NULL;
+    wl_engine_free(p->engine);
+    p->engine = NULL;
+    free(p->store_dir);
+    p->store_dir = NULL;
+}
+
 static int node_loop(struct wl_node *node, const struct wl_config *cfg,
                      const sigset_t *sigs, struct wl_certs *certs,
-                     struct wl_kube_client **client)
+                     struct wl_kube_client **client, struct pods *pods)
 {
     struct wl_error err = WL_ERROR_INIT;
     int retry = RETRY_MIN_S, sig;
@@ -109,6 +170,12 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
     }
     log_info("node ready node=%s ip=%s port=%d", cfg->node_name, cfg->node_ip,
              cfg->port);
+    if (pods_start(pods, &err) < 0) {
+        log_error("cannot run pods: %s", err.msg);
+        wl_error_clear(&err);
+        shutdown_node(node, cfg, pods);
+        return 1;
+    }
 
     int wait = 0;
     retry = RETRY_MIN_S;
@@ -130,7 +197,7 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
         retry = failed ? next_retry(retry) : RETRY_MIN_S;
     }
     log_info("signal=%s: shutting down", strsignal(sig));
-    shutdown_node(node, cfg);
+    shutdown_node(node, cfg, pods);
     return 0;
 }
 
@@ -218,7 +285,8 @@ int wl_cmd_serve(int argc, char **argv)
     wl_certs_init(&certs, &ccfg);
     struct wl_node node;
     wl_node_init(&node, &ncfg, client);
-    status = node_loop(&node, &cfg, &sigs, &certs, &client);
+    struct pods pods = {.cfg = &cfg, .kc = kc};
+    status = node_loop(&node, &cfg, &sigs, &certs, &client, &pods);
     wl_node_clear(&node);
     wl_certs_clear(&certs);
 

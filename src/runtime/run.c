@@ -46,6 +46,18 @@ static wasmtime_error_t *on_epoch(wasmtime_context_t *context, void *data,
     return NULL;
 }
 
+static ptrdiff_t to_stdout(void *data, const unsigned char *buf, size_t len)
+{
+    long n = wl_cri_log_write(data, WL_CRI_STDOUT, buf, len);
+    return n < 0 ? -(ptrdiff_t)errno : (ptrdiff_t)n;
+}
+
+static ptrdiff_t to_stderr(void *data, const unsigned char *buf, size_t len)
+{
+    long n = wl_cri_log_write(data, WL_CRI_STDERR, buf, len);
+    return n < 0 ? -(ptrdiff_t)errno : (ptrdiff_t)n;
+}
+
 static int wasi_config_build(const struct wl_run_spec *spec,
                              wasi_config_t **ret, struct wl_error *err)
 {
@@ -60,7 +72,10 @@ static int wasi_config_build(const struct wl_run_spec *spec,
         wasi_config_delete(wasi);
         return wl_error_set(err, 0, "wasi: invalid argv or environment");
     }
-    if (spec->stdout_path) {
+    if (spec->log) {
+        wasi_config_set_stdout_custom(wasi, to_stdout, spec->log, NULL);
+        wasi_config_set_stderr_custom(wasi, to_stderr, spec->log, NULL);
+    } else if (spec->stdout_path) {
         if (!wasi_config_set_stdout_file(wasi, spec->stdout_path)) {
             wasi_config_delete(wasi);
             return wl_error_set(err, 0, "wasi: open stdout file %s",
@@ -69,7 +84,9 @@ static int wasi_config_build(const struct wl_run_spec *spec,
     } else {
         wasi_config_inherit_stdout(wasi);
     }
-    if (spec->stderr_path) {
+    if (spec->log) {
+        /* set above */
+    } else if (spec->stderr_path) {
         if (!wasi_config_set_stderr_file(wasi, spec->stderr_path)) {
             wasi_config_delete(wasi);
             return wl_error_set(err, 0, "wasi: open stderr file %s",

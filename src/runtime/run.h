@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/crilog.h"
 #include "runtime/engine.h"
 #include "util/error.h"
 
@@ -31,6 +32,7 @@ struct wl_run_spec {
     size_t npreopens;
     const char *stdout_path; /* NULL: inherit ours */
     const char *stderr_path; /* NULL: inherit ours */
+    struct wl_cri_log *log;  /* when set, both streams go here instead */
     int64_t memory_limit;    /* bytes of linear memory; 0: no limit */
     uint64_t timeout_ms;     /* 0: none */
     const atomic_bool *cancel; /* may be NULL; true stops the module */

@@ -1,0 +1,874 @@
+#include "pod/manager.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "kube/client.h"
+#include "kube/watch.h"
+#include "node/node.h"
+#include "pod/backoff.h"
+#include "pod/events.h"
+#include "pod/runner.h"
+#include "pod/spec.h"
+#include "util/cleanup.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/queue.h"
+#include "util/time.h"
+
+#define TICK_MS 500
+
+enum ctr_state { CTR_WAITING, CTR_RUNNING, CTR_TERMINATED };
+
+struct term {
+    int exit_code;
+    const char *reason; /* Completed, Error, ... (static) */
+    char *message;
+    time_t started, finished;
+};
+
+/* A container as the owner sees it. */
+struct ctr {
+    const struct wl_container *spec; /* into pod->spec */
+    bool is_init;
+    size_t index;
+    enum ctr_state state;
+    const char *wait_reason; /* static */
+    char *wait_message;
+    time_t started;
+    struct term last, prev; /* this run's end; the one before (lastState) */
+    bool has_last, has_prev;
+    unsigned restarts;
+    struct wl_backoff backoff;
+    double restart_at; /* monotonic s; 0 none */
+    double pull_failed_at; /* ErrImagePull shown since; 0 none */
+    /* the runner thread, when one is live */
+    bool live;
+    pthread_t thread;
+    unsigned run_id;
+    atomic_bool *cancel;
+    char *image_id;
+};
+
+struct pod {
+    struct pod *next;
+    char *uid;
+    json_t *obj; /* the latest object from the watch */
+    struct wl_pod_spec *spec;
+    struct ctr *init, *ctrs;
+    bool rejected; /* admission said no: status written, nothing runs */
+    bool finished; /* phase Succeeded/Failed: nothing runs any more */
+    bool deleting;
+    bool gone;     /* deleted from the API server */
+    bool dirty;    /* status must be written */
+    time_t start_time;
+    double deadline; /* activeDeadlineSeconds, monotonic; 0 none */
+    bool deadline_hit;
+};
+
+struct wl_pod_manager {
+    const struct wl_pod_manager_config *cfg;
+    struct wl_queue *queue;
+    pthread_t owner, watcher;
+    atomic_bool stop_watch;
+    atomic_bool stop_owner;
+    /* owner-thread state */
+    struct wl_kube_client *client;
+    struct pod *pods;
+    unsigned next_run_id;
+};
+
+/* ---------------------------------------------------------------- watch */
+
+static void on_pod_event(void *ud, enum wl_watch_type type, const json_t *obj)
+{
+    struct wl_pod_manager *m = ud;
+    struct wl_pod_msg *msg = calloc(1, sizeof(*msg));
+    if (!msg)
+        return;
+    msg->kind = WL_MSG_POD;
+    msg->watch_type = (int)type;
+    /* A deep copy: the owner may keep it after the watch moves on. */
+    msg->obj = json_deep_copy(obj);
+    if (!msg->obj || wl_queue_push(m->queue, msg) < 0)
+        wl_pod_msg_free(msg);
+}
+
+static void *watch_main(void *arg)
+{
+    struct wl_pod_manager *m = arg;
+    struct wl_kube_client *c = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    _cleanup_free_ char *sel = NULL;
+
+    if (asprintf(&sel, "spec.nodeName=%s", m->cfg->node_name) < 0 ||
+        wl_kube_client_new(m->cfg->kubeconfig, "wasmlet/" WL_VERSION, &c,
+                           &err) < 0) {
+        log_error("pod watch: %s", err.msg ? err.msg : "out of memory");
+        wl_error_clear(&err);
+        return NULL;
+    }
+    struct wl_watch_opts o = {.path = "/api/v1/pods", .field_selector = sel};
+    struct wl_watch_cache cache;
+    wl_watch_cache_init(&cache, on_pod_event, m);
+    (void)wl_watch_run(c, &o, &cache, &m->stop_watch);
+    wl_watch_cache_clear(&cache);
+    wl_kube_client_free(c);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- state */
+
+static struct pod *pod_find(struct wl_pod_manager *m, const char *uid)
+{
+    for (struct pod *p = m->pods; p; p = p->next)
+        if (strcmp(p->uid, uid) == 0)
+            return p;
+    return NULL;
+}
+
+static size_t active_pods(struct wl_pod_manager *m)
+{
+    size_t n = 0;
+    for (struct pod *p = m->pods; p; p = p->next)
+        n += !p->rejected && !p->finished && !p->gone;
+    return n;
+}
+
+static void term_clear(struct term *t)
+{
+    free(t->message);
+    memset(t, 0, sizeof(*t));
+}
+
+static void ctr_set_waiting(struct ctr *c, const char *reason, const char *msg)
+{
+    c->state = CTR_WAITING;
+    c->wait_reason = reason;
+    free(c->wait_message);
+    c->wait_message = msg ? strdup(msg) : NULL;
+}
+
+static void pod_free(struct pod *p)
+{
+    size_t n[2] = {p->spec ? p->spec->ninit : 0,
+                   p->spec ? p->spec->ncontainers : 0};
+    struct ctr *arr[2] = {p->init, p->ctrs};
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; arr[k] && i < n[k]; i++) {
+            struct ctr *c = &arr[k][i];
+            free(c->wait_message);
+            term_clear(&c->last);
+            term_clear(&c->prev);
+            free(c->cancel);
+            free(c->image_id);
+        }
+        free(arr[k]);
+    }
+    wl_pod_spec_free(p->spec);
+    json_decref(p->obj);
+    free(p->uid);
+    free(p);
+}
+
+static bool pod_has_live(const struct pod *p)
+{
+    for (size_t i = 0; i < p->spec->ninit; i++)
+        if (p->init[i].live)
+            return true;
+    for (size_t i = 0; i < p->spec->ncontainers; i++)
+        if (p->ctrs[i].live)
+            return true;
+    return false;
+}
+
+static struct ctr *ctrs_new(const struct wl_container *specs, size_t n,
+                            bool is_init)
+{
+    struct ctr *c = calloc(n ? n : 1, sizeof(*c));
+    for (size_t i = 0; c && i < n; i++) {
+        c[i].spec = &specs[i];
+        c[i].is_init = is_init;
+        c[i].index = i;
+        c[i].cancel = malloc(sizeof(atomic_bool));
+        if (!c[i].cancel)
+            return c; /* checked by the caller through cancel == NULL */
+        atomic_init(c[i].cancel, false);
+        ctr_set_waiting(&c[i], is_init ? "PodInitializing" : "ContainerCreating",
+                        NULL);
+    }
+    return c;
+}
+
+/* ---------------------------------------------------------------- status */
+
+static json_t *state_json(const struct ctr *c)
+{
+    char t1[40], t2[40];
+    if (c->state == CTR_RUNNING) {
+        wl_time_format(c->started, t1, sizeof(t1));
+        return json_pack("{s:{s:s}}", "running", "startedAt", t1);
+    }
+    if (c->state == CTR_TERMINATED) {
+        wl_time_format(c->last.started, t1, sizeof(t1));
+        wl_time_format(c->last.finished, t2, sizeof(t2));
+        json_t *t = json_pack("{s:i, s:s, s:s, s:s}", "exitCode",
+                              c->last.exit_code, "reason", c->last.reason,
+                              "startedAt", t1, "finishedAt", t2);
+        if (t && c->last.message)
+            json_object_set_new(t, "message", json_string(c->last.message));
+        return json_pack("{s:o}", "terminated", t);
+    }
+    json_t *w = json_pack("{s:s}", "reason", c->wait_reason);
+    if (w && c->wait_message)
+        json_object_set_new(w, "message", json_string(c->wait_message));
+    return json_pack("{s:o}", "waiting", w);
+}
+
+static json_t *last_state_json(const struct ctr *c)
+{
+    /* lastState: the run before the current one. */
+    const struct term *t = c->state == CTR_TERMINATED ? &c->prev : &c->last;
+    bool has = c->state == CTR_TERMINATED ? c->has_prev : c->has_last;
+    if (!has)
+        return json_object();
+    char t1[40], t2[40];
+    wl_time_format(t->started, t1, sizeof(t1));
+    wl_time_format(t->finished, t2, sizeof(t2));
+    json_t *j = json_pack("{s:i, s:s, s:s, s:s}", "exitCode", t->exit_code,
+                          "reason", t->reason, "startedAt", t1, "finishedAt",
+                          t2);
+    if (j && t->message)
+        json_object_set_new(j, "message", json_string(t->message));
+    return json_pack("{s:o}", "terminated", j);
+}
+
+static json_t *ctr_status(const struct pod *p, const struct ctr *c)
+{
+    char id[200];
+    snprintf(id, sizeof(id), "wasmtime://%s-%s", p->uid, c->spec->name);
+    bool running = c->state == CTR_RUNNING;
+    json_t *s = json_pack(
+        "{s:s, s:o, s:o, s:b, s:b, s:i, s:s, s:s}", "name", c->spec->name,
+        "state", state_json(c), "lastState", last_state_json(c), "ready",
+        running, "started", running, "restartCount", (int)c->restarts,
+        "image", c->spec->image, "imageID", c->image_id ? c->image_id : "");
+    if (s && (c->state != CTR_WAITING || c->image_id))
+        json_object_set_new(s, "containerID", json_string(id));
+    return s;
+}
+
+static const char *pod_phase(const struct pod *p)
+{
+    if (p->rejected || p->deadline_hit)
+        return "Failed";
+    size_t n = p->spec->ncontainers, done = 0, ok = 0, running = 0;
+    for (size_t i = 0; i < p->spec->ninit; i++)
+        if (p->init[i].state == CTR_TERMINATED &&
+            p->init[i].last.exit_code != 0 && !p->init[i].restart_at &&
+            !p->init[i].live)
+            return "Failed"; /* an init container failed for good */
+    for (size_t i = 0; i < n; i++) {
+        const struct ctr *c = &p->ctrs[i];
+        /* As the kubelet: a container that ran before and is waiting to
+         * run again keeps the pod Running; only never-run ones mean
+         * Pending. */
+        running += c->live || c->state == CTR_RUNNING || c->restart_at > 0 ||
+                   (c->state == CTR_WAITING && c->has_last);
+        if (c->state == CTR_TERMINATED && !c->restart_at && !c->live) {
+            done++;
+            ok += c->last.exit_code == 0;
+        }
+    }
+    if (done == n)
+        return ok == n ? "Succeeded" : "Failed";
+    return running ? "Running" : "Pending";
+}
+
+static json_t *condition(const char *type, bool status, const char *reason)
+{
+    char now[40];
+    wl_time_format(time(NULL), now, sizeof(now));
+    json_t *c = json_pack("{s:s, s:s, s:s}", "type", type, "status",
+                          status ? "True" : "False", "lastTransitionTime",
+                          now);
+    if (c && reason)
+        json_object_set_new(c, "reason", json_string(reason));
+    return c;
+}
+
+static json_t *pod_status(struct pod *p, const struct wl_pod_manager_config *cfg)
+{
+    const char *phase = pod_phase(p);
+    bool inited = true, all_running = p->spec->ncontainers > 0;
+    for (size_t i = 0; i < p->spec->ninit; i++)
+        inited &= p->init[i].state == CTR_TERMINATED &&
+                  p->init[i].last.exit_code == 0;
+    for (size_t i = 0; i < p->spec->ncontainers; i++)
+        all_running &= p->ctrs[i].state == CTR_RUNNING;
+    bool ended = !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
+    const char *why = ended ? "PodCompleted"
+                            : (all_running ? NULL : "ContainersNotReady");
+    char start[40];
+    wl_time_format(p->start_time, start, sizeof(start));
+
+    json_t *inits = json_array(), *ctrs = json_array();
+    for (size_t i = 0; i < p->spec->ninit; i++)
+        json_array_append_new(inits, ctr_status(p, &p->init[i]));
+    for (size_t i = 0; i < p->spec->ncontainers; i++)
+        json_array_append_new(ctrs, ctr_status(p, &p->ctrs[i]));
+    json_t *st = json_pack(
+        "{s:s, s:[o, o, o, o], s:s, s:[{s:s}], s:s, s:[{s:s}], s:s, s:o, "
+        "s:o}",
+        "phase", phase, "conditions",
+        condition("PodScheduled", true, NULL),
+        condition("Initialized", inited, inited ? NULL : "ContainersNotInitialized"),
+        condition("ContainersReady", all_running && !ended, why),
+        condition("Ready", all_running && !ended, why), "hostIP", cfg->node_ip,
+        "hostIPs", "ip", cfg->node_ip, "podIP", cfg->node_ip, "podIPs", "ip",
+        cfg->node_ip, "startTime", start, "initContainerStatuses", inits,
+        "containerStatuses", ctrs);
+    if (st && p->deadline_hit) {
+        json_object_set_new(st, "reason", json_string("DeadlineExceeded"));
+        json_object_set_new(st, "message",
+                            json_string("Pod was active on the node longer "
+                                        "than the specified deadline"));
+    }
+    return st;
+}
+
+static void write_status(struct wl_pod_manager *m, struct pod *p,
+                         json_t *status)
+{
+    _cleanup_free_ char *path = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    if (!status || asprintf(&path, "/api/v1/namespaces/%s/pods/%s/status",
+                            p->spec->namespace_, p->spec->name) < 0) {
+        json_decref(status);
+        return;
+    }
+    json_t *patch = json_pack("{s:o}", "status", status);
+    if (wl_kube_request(m->client, "PATCH", path, WL_KUBE_MERGE_PATCH, patch,
+                        NULL, NULL, &err) < 0) {
+        log_warning("pod status pod=%s/%s: %s", p->spec->namespace_,
+                    p->spec->name, err.msg);
+        wl_error_clear(&err);
+    } else {
+        p->dirty = false;
+    }
+    json_decref(patch);
+}
+
+/* ---------------------------------------------------------------- actions */
+
+static void start_ctr(struct wl_pod_manager *m, struct pod *p, struct ctr *c)
+{
+    struct wl_runner_job *job = calloc(1, sizeof(*job));
+    if (!job)
+        return;
+    job->cfg = m->cfg;
+    job->queue = m->queue;
+    job->pod = json_deep_copy(p->obj);
+    job->is_init = c->is_init;
+    job->index = c->index;
+    job->run_id = ++m->next_run_id;
+    job->restart = c->restarts;
+    job->cancel = c->cancel;
+    atomic_store(c->cancel, false);
+    if (!job->pod || pthread_create(&c->thread, NULL, wl_runner_main, job)) {
+        json_decref(job->pod);
+        free(job);
+        ctr_set_waiting(c, "CreateContainerError", "cannot start a thread");
+        p->dirty = true;
+        return;
+    }
+    c->live = true;
+    c->run_id = job->run_id;
+    c->restart_at = 0;
+    /* A restart keeps showing why it waited (CrashLoopBackOff) until the
+     * module runs again, as the kubelet does. */
+    if (!c->has_last)
+        ctr_set_waiting(c, "ContainerCreating", NULL);
+    p->dirty = true;
+}
+
+static void reject(struct wl_pod_manager *m, struct pod *p, const char *reason,
+                   const char *message)
+{
+    p->rejected = true;
+    log_warning("pod rejected pod=%s/%s reason=%s: %s", p->spec->namespace_,
+                p->spec->name, reason, message);
+    wl_pod_event(m->client, m->cfg->node_name, p->obj, NULL, true, reason,
+                 "%s", message);
+    json_t *st = json_pack("{s:s, s:s, s:s}", "phase", "Failed", "reason",
+                           reason, "message", message);
+    write_status(m, p, st);
+}
+
+/* A pod we cannot even decode: report on the object itself. */
+static void reject_raw(struct wl_pod_manager *m, const json_t *obj,
+                       const char *message)
+{
+    const char *ns = wl_json_str(obj, "metadata", "namespace", NULL);
+    const char *name = wl_json_str(obj, "metadata", "name", NULL);
+    _cleanup_free_ char *path = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    if (!ns || !name ||
+        asprintf(&path, "/api/v1/namespaces/%s/pods/%s/status", ns, name) < 0)
+        return;
+    log_warning("pod rejected pod=%s/%s: %s", ns, name, message);
+    wl_pod_event(m->client, m->cfg->node_name, obj, NULL, true,
+                 "UnsupportedPodSpec", "%s", message);
+    json_t *patch = json_pack("{s:{s:s, s:s, s:s}}", "status", "phase",
+                              "Failed", "reason", "UnsupportedPodSpec",
+                              "message", message);
+    (void)wl_kube_request(m->client, "PATCH", path, WL_KUBE_MERGE_PATCH, patch,
+                          NULL, NULL, &err);
+    wl_error_clear(&err);
+    json_decref(patch);
+}
+
+/* Restart counts survive a wasmlet restart through the pod's status. */
+static void adopt_status(struct pod *p)
+{
+    const char *phase = wl_json_str(p->obj, "status", "phase", NULL);
+    if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))
+        p->finished = true; /* never run a finished pod again */
+    size_t i;
+    json_t *cs;
+    json_array_foreach(wl_json_get(p->obj, "status", "containerStatuses", NULL),
+                       i, cs) {
+        const char *name = wl_json_str(cs, "name", NULL);
+        for (size_t k = 0; name && k < p->spec->ncontainers; k++)
+            if (strcmp(p->ctrs[k].spec->name, name) == 0)
+                p->ctrs[k].restarts = (unsigned)json_integer_value(
+                    json_object_get(cs, "restartCount"));
+    }
+}
+
+static void pod_added(struct wl_pod_manager *m, json_t *obj)
+{
+    struct wl_pod_spec *spec = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    const char *reason = NULL;
+
+    if (wl_pod_spec_parse(obj, &spec, &err) < 0) {
+        reject_raw(m, obj, err.msg);
+        wl_error_clear(&err);
+        return;
+    }
+    struct pod *p = calloc(1, sizeof(*p));
+    if (!p || !spec->uid || !(p->uid = strdup(spec->uid))) {
+        free(p);
+        wl_pod_spec_free(spec);
+        return;
+    }
+    p->spec = spec;
+    p->obj = json_incref(obj);
+    p->start_time = time(NULL);
+    p->init = ctrs_new(spec->init_containers, spec->ninit, true);
+    p->ctrs = ctrs_new(spec->containers, spec->ncontainers, false);
+    p->next = m->pods;
+    m->pods = p;
+    if (!p->init || !p->ctrs) {
+        reject(m, p, "OutOfMemory", "wasmlet ran out of memory");
+        return;
+    }
+    adopt_status(p);
+    if (spec->deleting) {
+        /* Being deleted already (before we saw it, or a late event after
+         * we forgot it): never start it, only finish the deletion. */
+        p->deleting = true;
+        return;
+    }
+    if (p->finished)
+        return;
+    if (wl_pod_admit(spec, active_pods(m) - 1, m->cfg->max_pods, &reason,
+                     &err) < 0) {
+        reject(m, p, reason, err.msg);
+        wl_error_clear(&err);
+        return;
+    }
+    if (spec->active_deadline_s > 0)
+        p->deadline = wl_now_s() + (double)spec->active_deadline_s;
+    log_info("pod admitted pod=%s/%s uid=%s", spec->namespace_, spec->name,
+             spec->uid);
+    p->dirty = true;
+}
+
+static void cancel_all(struct pod *p)
+{
+    for (size_t i = 0; i < p->spec->ninit; i++)
+        atomic_store(p->init[i].cancel, true);
+    for (size_t i = 0; i < p->spec->ncontainers; i++) {
+        atomic_store(p->ctrs[i].cancel, true);
+        p->ctrs[i].restart_at = 0;
+    }
+}
+
+static void on_pod_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
+{
+    const char *uid = wl_json_str(msg->obj, "metadata", "uid", NULL);
+    struct pod *p = uid ? pod_find(m, uid) : NULL;
+
+    if (msg->watch_type == WL_WATCH_DELETED) {
+        if (p) {
+            p->gone = true;
+            cancel_all(p);
+        }
+        return;
+    }
+    if (!p) {
+        pod_added(m, msg->obj);
+        return;
+    }
+    json_decref(p->obj);
+    p->obj = json_incref(msg->obj);
+    if (wl_json_get(msg->obj, "metadata", "deletionTimestamp", NULL) &&
+        !p->deleting) {
+        p->deleting = true;
+        log_info("pod deleting pod=%s/%s", p->spec->namespace_,
+                 p->spec->name);
+        for (size_t i = 0; i < p->spec->ncontainers; i++)
+            if (p->ctrs[i].live)
+                wl_pod_event(m->client, m->cfg->node_name, p->obj, NULL,
+                             false, "Killing", "Stopping container %s",
+                             p->ctrs[i].spec->name);
+        cancel_all(p);
+    }
+}
+
+static struct ctr *ctr_of(struct pod *p, const struct wl_pod_msg *msg)
+{
+    size_t n = msg->is_init ? p->spec->ninit : p->spec->ncontainers;
+    if (msg->index >= n)
+        return NULL;
+    struct ctr *c = msg->is_init ? &p->init[msg->index] : &p->ctrs[msg->index];
+    return c->run_id == msg->run_id ? c : NULL;
+}
+
+static bool should_restart(const struct pod *p, const struct ctr *c)
+{
+    if (p->deleting || p->gone || p->deadline_hit)
+        return false;
+    const char *policy = p->spec->restart_policy;
+    if (c->is_init) /* init containers restart unless the policy is Never */
+        return c->last.exit_code != 0 && strcmp(policy, "Never") != 0;
+    if (!strcmp(policy, "Always"))
+        return true;
+    return !strcmp(policy, "OnFailure") && c->last.exit_code != 0;
+}
+
+static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
+                      struct wl_pod_msg *msg)
+{
+    (void)pthread_join(c->thread, NULL);
+    c->live = false;
+    p->dirty = true;
+    const char *field = c->is_init ? "spec.initContainers" : "spec.containers";
+    char fp[300];
+    snprintf(fp, sizeof(fp), "%s{%s}", field, c->spec->name);
+
+    if (!msg->ran) {
+        /* Could not start: waiting, retried with backoff. */
+        ctr_set_waiting(c, msg->reason, msg->message);
+        c->pull_failed_at = strcmp(msg->reason, "ErrImagePull") == 0
+                                ? wl_now_s()
+                                : 0;
+        if (!p->deleting && !p->gone) {
+            int64_t d = wl_backoff_delay(&c->backoff, 0);
+            if (d < 10000)
+                d = 10000;
+            c->restart_at = wl_now_s() + (double)d / 1000.0;
+        }
+        return;
+    }
+    term_clear(&c->prev);
+    c->prev = c->last;
+    c->has_prev = c->has_last;
+    memset(&c->last, 0, sizeof(c->last));
+    c->has_last = true;
+    c->last.started = c->started;
+    c->last.finished = msg->when;
+    const struct wl_run_result *r = &msg->result;
+    switch (r->kind) {
+    case WL_EXIT_CODE:
+        c->last.exit_code = r->exit_code;
+        c->last.reason = r->exit_code == 0 ? "Completed" : "Error";
+        break;
+    case WL_EXIT_TRAP:
+        c->last.exit_code = 1;
+        c->last.reason = "Error";
+        c->last.message = r->message ? strdup(r->message) : NULL;
+        break;
+    case WL_EXIT_TIMEOUT:
+    case WL_EXIT_CANCELLED:
+        /* Stopped by us (deletion, deadline): 137, as a SIGKILL'd
+         * container reports. */
+        c->last.exit_code = 137;
+        c->last.reason = p->deadline_hit ? "DeadlineExceeded" : "Error";
+        break;
+    }
+    c->state = CTR_TERMINATED;
+    log_info("container exited pod=%s/%s container=%s exit=%d reason=%s",
+             p->spec->namespace_, p->spec->name, c->spec->name,
+             c->last.exit_code, c->last.reason);
+    if (should_restart(p, c)) {
+        int64_t d = wl_backoff_delay(&c->backoff,
+                                     (int64_t)(c->last.finished -
+                                               c->last.started) * 1000);
+        c->restart_at = wl_now_s() + (double)d / 1000.0;
+        if (d > 0) {
+            ctr_set_waiting(c, "CrashLoopBackOff", NULL);
+            char msg_buf[300];
+            snprintf(msg_buf, sizeof(msg_buf),
+                     "back-off %llds restarting failed container=%s pod=%s",
+                     (long long)(d / 1000), c->spec->name, p->spec->name);
+            free(c->wait_message);
+            c->wait_message = strdup(msg_buf);
+            wl_pod_event(m->client, m->cfg->node_name, p->obj, fp, true,
+                         "BackOff", "Back-off restarting failed container %s "
+                                    "in pod %s",
+                         c->spec->name, p->spec->name);
+        }
+    }
+}
+
+static void on_runner_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
+{
+    struct pod *p = pod_find(m, msg->uid);
+    struct ctr *c = p ? ctr_of(p, msg) : NULL;
+    if (!c)
+        return; /* a run we no longer track */
+    if (msg->kind == WL_MSG_STARTED) {
+        c->state = CTR_RUNNING;
+        c->started = msg->when;
+        free(c->image_id);
+        c->image_id = msg->image_id;
+        msg->image_id = NULL;
+        p->dirty = true;
+        char fp[300];
+        snprintf(fp, sizeof(fp), "%s{%s}",
+                 c->is_init ? "spec.initContainers" : "spec.containers",
+                 c->spec->name);
+        wl_pod_event(m->client, m->cfg->node_name, p->obj, fp, false,
+                     "Created", "Created container %s", c->spec->name);
+        wl_pod_event(m->client, m->cfg->node_name, p->obj, fp, false,
+                     "Started", "Started container %s", c->spec->name);
+        return;
+    }
+    on_exited(m, p, c, msg);
+}
+
+/* Starts what is due: the next init container, or every app container
+ * once init is done; and restarts whose backoff expired. */
+static void pod_step(struct wl_pod_manager *m, struct pod *p)
+{
+    double now = wl_now_s();
+    if (p->rejected || p->finished || p->deleting || p->gone)
+        return;
+    if (p->deadline && now >= p->deadline && !p->deadline_hit) {
+        p->deadline_hit = true;
+        p->dirty = true;
+        wl_pod_event(m->client, m->cfg->node_name, p->obj, NULL, true,
+                     "DeadlineExceeded", "Pod was active on the node longer "
+                                         "than the specified deadline");
+        cancel_all(p);
+        return;
+    }
+    for (size_t i = 0; i < p->spec->ninit; i++) {
+        struct ctr *c = &p->init[i];
+        if (c->state == CTR_TERMINATED && c->last.exit_code == 0)
+            continue; /* done */
+        if (c->live)
+            return; /* wait for it */
+        if (c->has_last && !c->restart_at && c->state == CTR_TERMINATED)
+            return; /* failed for good: the pod fails */
+        if (!c->restart_at || now >= c->restart_at)
+            start_ctr(m, p, c);
+        return;
+    }
+    for (size_t i = 0; i < p->spec->ncontainers; i++) {
+        struct ctr *c = &p->ctrs[i];
+        if (c->live)
+            continue;
+        /* As the kubelet: ErrImagePull right after a failed pull, then
+         * ImagePullBackOff while waiting to try again. */
+        if (c->pull_failed_at && now - c->pull_failed_at >= 1.0) {
+            char *why = c->wait_message;
+            c->wait_message = NULL;
+            char buf[1024];
+            snprintf(buf, sizeof(buf), "Back-off pulling image \"%s\": %s",
+                     c->spec->image, why ? why : "");
+            free(why);
+            ctr_set_waiting(c, "ImagePullBackOff", buf);
+            c->pull_failed_at = 0;
+            p->dirty = true;
+            wl_pod_event(m->client, m->cfg->node_name, p->obj, NULL, false,
+                         "BackOff", "Back-off pulling image \"%s\"",
+                         c->spec->image);
+        }
+        bool never_started = !c->has_last && !c->restart_at &&
+                             c->state == CTR_WAITING &&
+                             !strcmp(c->wait_reason, "ContainerCreating");
+        if (never_started || (c->restart_at && now >= c->restart_at)) {
+            if (c->has_last)
+                c->restarts++;
+            start_ctr(m, p, c);
+        }
+    }
+}
+
+/* Graceful deletion: once nothing runs, delete with grace 0 (uid
+ * precondition), so `kubectl delete pod` returns promptly. */
+static void finish_deletion(struct wl_pod_manager *m, struct pod *p)
+{
+    _cleanup_free_ char *path = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    long status = 0;
+    if (asprintf(&path, "/api/v1/namespaces/%s/pods/%s", p->spec->namespace_,
+                 p->spec->name) < 0)
+        return;
+    json_t *opts = json_pack("{s:s, s:s, s:i, s:{s:s}}", "apiVersion", "v1",
+                             "kind", "DeleteOptions", "gracePeriodSeconds", 0,
+                             "preconditions", "uid", p->uid);
+    if (wl_kube_request(m->client, "DELETE", path, NULL, opts, NULL, &status,
+                        &err) == 0 || status == 404 || status == 409)
+        p->gone = true;
+    else
+        log_warning("delete pod=%s/%s: %s", p->spec->namespace_, p->spec->name,
+                    err.msg);
+    wl_error_clear(&err);
+    json_decref(opts);
+}
+
+static void reap(struct wl_pod_manager *m)
+{
+    struct pod **pp = &m->pods;
+    while (*pp) {
+        struct pod *p = *pp;
+        if (p->gone && !pod_has_live(p)) {
+            *pp = p->next;
+            log_info("pod forgotten pod=%s/%s", p->spec->namespace_,
+                     p->spec->name);
+            pod_free(p);
+            continue;
+        }
+        pp = &p->next;
+    }
+}
+
+static void tick(struct wl_pod_manager *m)
+{
+    for (struct pod *p = m->pods; p; p = p->next) {
+        if (p->deleting && !p->gone && !pod_has_live(p)) {
+            finish_deletion(m, p);
+            continue;
+        }
+        pod_step(m, p);
+        if (p->dirty && !p->rejected && !p->gone) {
+            const char *phase = pod_phase(p);
+            write_status(m, p, pod_status(p, m->cfg));
+            if (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")) {
+                if (!pod_has_live(p))
+                    p->finished = true;
+            }
+        }
+    }
+    reap(m);
+}
+
+static void *owner_main(void *arg)
+{
+    struct wl_pod_manager *m = arg;
+    while (!atomic_load(&m->stop_owner)) {
+        struct wl_pod_msg *msg = wl_queue_pop(m->queue, TICK_MS);
+        for (; msg; msg = wl_queue_pop(m->queue, 0)) {
+            if (msg->kind == WL_MSG_POD)
+                on_pod_msg(m, msg);
+            else
+                on_runner_msg(m, msg);
+            wl_pod_msg_free(msg);
+        }
+        tick(m);
+    }
+    /* Stopping: cancel every module and wait for the runners. */
+    for (struct pod *p = m->pods; p; p = p->next)
+        if (p->spec)
+            cancel_all(p);
+    for (;;) {
+        bool live = false;
+        for (struct pod *p = m->pods; p; p = p->next)
+            live |= p->spec && pod_has_live(p);
+        if (!live)
+            break;
+        struct wl_pod_msg *msg = wl_queue_pop(m->queue, TICK_MS);
+        if (msg && msg->kind != WL_MSG_POD)
+            on_runner_msg(m, msg);
+        wl_pod_msg_free(msg);
+    }
+    for (struct pod *p = m->pods; p; p = p->next)
+        if (p->dirty && !p->rejected && !p->gone)
+            write_status(m, p, pod_status(p, m->cfg));
+    return NULL;
+}
+
+int wl_pod_manager_start(const struct wl_pod_manager_config *cfg,
+                         struct wl_pod_manager **ret, struct wl_error *err)
+{
+    struct wl_pod_manager *m = calloc(1, sizeof(*m));
+    if (!m)
+        return wl_error_set(err, ENOMEM, "pod manager");
+    m->cfg = cfg;
+    atomic_init(&m->stop_watch, false);
+    atomic_init(&m->stop_owner, false);
+    m->queue = wl_queue_new(wl_pod_msg_free);
+    if (!m->queue ||
+        wl_kube_client_new(cfg->kubeconfig, "wasmlet/" WL_VERSION, &m->client,
+                           err) < 0) {
+        wl_queue_free(m->queue);
+        free(m);
+        return err->msg ? -1 : wl_error_set(err, ENOMEM, "pod manager");
+    }
+    if (pthread_create(&m->owner, NULL, owner_main, m) != 0) {
+        wl_kube_client_free(m->client);
+        wl_queue_free(m->queue);
+        free(m);
+        return wl_error_set(err, EAGAIN, "pod manager thread");
+    }
+    if (pthread_create(&m->watcher, NULL, watch_main, m) != 0) {
+        atomic_store(&m->stop_owner, true);
+        (void)pthread_join(m->owner, NULL);
+        wl_kube_client_free(m->client);
+        wl_queue_free(m->queue);
+        free(m);
+        return wl_error_set(err, EAGAIN, "pod watch thread");
+    }
+    *ret = m;
+    return 0;
+}
+
+void wl_pod_manager_stop(struct wl_pod_manager *m)
+{
+    if (!m)
+        return;
+    atomic_store(&m->stop_watch, true);
+    (void)pthread_join(m->watcher, NULL);
+    atomic_store(&m->stop_owner, true);
+    (void)pthread_join(m->owner, NULL);
+    while (m->pods) {
+        struct pod *p = m->pods;
+        m->pods = p->next;
+        pod_free(p);
+    }
+    wl_queue_close(m->queue);
+    wl_queue_free(m->queue);
+    wl_kube_client_free(m->client);
+    free(m);
+}

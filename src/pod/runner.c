@@ -1,0 +1,640 @@
+#include "pod/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "kube/quantity.h"
+#include "pod/events.h"
+#include "pod/expand.h"
+#include "pod/spec.h"
+#include "util/base64.h"
+#include "util/cleanup.h"
+#include "util/fileio.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/time.h"
+
+void wl_pod_msg_free(void *p)
+{
+    struct wl_pod_msg *m = p;
+    if (!m)
+        return;
+    json_decref(m->obj);
+    free(m->uid);
+    free(m->image_id);
+    free(m->message);
+    wl_run_result_clear(&m->result);
+    free(m);
+}
+
+/* State of one run, freed at the end of wl_runner_main. */
+struct run {
+    struct wl_runner_job *job;
+    struct wl_pod_spec *spec;
+    const struct wl_container *c;
+    struct wl_kube_client *client;
+    char field_path[300];
+    /* the environment, in order */
+    char **names, **values;
+    size_t nenv;
+    struct wl_preopen *preopens;
+    size_t npreopens;
+    char **argv;
+    size_t argc;
+    char *pod_dir;
+};
+
+static void run_clear(struct run *r)
+{
+    for (size_t i = 0; i < r->nenv; i++) {
+        free(r->names[i]);
+        free(r->values[i]);
+    }
+    free(r->names);
+    free(r->values);
+    for (size_t i = 0; i < r->npreopens; i++)
+        free((char *)r->preopens[i].host_path);
+    free(r->preopens);
+    for (size_t i = 0; i < r->argc; i++)
+        free(r->argv[i]);
+    free(r->argv);
+    free(r->pod_dir);
+    wl_kube_client_free(r->client);
+    wl_pod_spec_free(r->spec);
+}
+
+static struct wl_pod_msg *msg_new(struct run *r, enum wl_pod_msg_kind kind)
+{
+    struct wl_pod_msg *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->kind = kind;
+    m->uid = strdup(r->spec->uid ? r->spec->uid : "");
+    m->is_init = r->job->is_init;
+    m->index = r->job->index;
+    m->run_id = r->job->run_id;
+    m->when = time(NULL);
+    return m;
+}
+
+static void send_msg(struct run *r, struct wl_pod_msg *m)
+{
+    if (!m || wl_queue_push(r->job->queue, m) < 0)
+        wl_pod_msg_free(m); /* the manager is gone: nobody to tell */
+}
+
+/* The container could not be started: tell the manager why. */
+static void send_failure(struct run *r, const char *reason, const char *msg)
+{
+    struct wl_pod_msg *m = msg_new(r, WL_MSG_EXITED);
+    if (m) {
+        m->ran = false;
+        m->reason = reason;
+        m->message = strdup(msg);
+    }
+    send_msg(r, m);
+}
+
+/* ---- environment ---- */
+
+static const char *lookup_env(void *ud, const char *name, size_t len)
+{
+    struct run *r = ud;
+    for (size_t i = r->nenv; i-- > 0;)
+        if (strlen(r->names[i]) == len && memcmp(r->names[i], name, len) == 0)
+            return r->values[i];
+    return NULL;
+}
+
+static int env_add(struct run *r, const char *name, char *value_taken,
+                   struct wl_error *err)
+{
+    char **n = realloc(r->names, (r->nenv + 1) * sizeof(*n));
+    char **v = n ? realloc(r->values, (r->nenv + 1) * sizeof(*v)) : NULL;
+    if (n)
+        r->names = n;
+    if (v)
+        r->values = v;
+    char *copy = strdup(name);
+    if (!n || !v || !copy) {
+        free(copy);
+        free(value_taken);
+        return wl_error_set(err, ENOMEM, "env");
+    }
+    r->names[r->nenv] = copy;
+    r->values[r->nenv] = value_taken;
+    r->nenv++;
+    return 0;
+}
+
+/* GET a ConfigMap or Secret; *ret NULL when it does not exist. */
+static int get_object(struct run *r, bool secret, const char *name,
+                      json_t **ret, struct wl_error *err)
+{
+    _cleanup_free_ char *path = NULL;
+    long status = 0;
+    if (asprintf(&path, "/api/v1/namespaces/%s/%s/%s", r->spec->namespace_,
+                 secret ? "secrets" : "configmaps", name) < 0)
+        return wl_error_set(err, ENOMEM, "env");
+    *ret = NULL;
+    if (wl_kube_request(r->client, "GET", path, NULL, NULL, ret, &status,
+                        err) == 0)
+        return 0;
+    if (status == 404) {
+        wl_error_clear(err);
+        return 0;
+    }
+    return -1;
+}
+
+/* data[key] of a ConfigMap (text) or Secret (base64-decoded). */
+static int object_value(const json_t *obj, bool secret, const char *key,
+                        char **ret, struct wl_error *err)
+{
+    const char *v = wl_json_str(obj, "data", key, NULL);
+    if (!v) {
+        *ret = NULL;
+        return 0;
+    }
+    if (!secret)
+        return (*ret = strdup(v)) ? 0 : wl_error_set(err, ENOMEM, "env");
+    size_t len = 0;
+    return wl_base64_decode(v, strlen(v), key, ret, &len, err);
+}
+
+static int env_from_ref(struct run *r, const struct wl_env_var *e,
+                        struct wl_error *err)
+{
+    bool secret = e->source == WL_ENV_SECRET_KEY;
+    const char *kind = secret ? "secret" : "configmap";
+    json_t *obj = NULL;
+    char *value = NULL;
+    if (get_object(r, secret, e->ref_name, &obj, err) < 0)
+        return -1;
+    int rc = obj ? object_value(obj, secret, e->ref_key, &value, err) : 0;
+    json_decref(obj);
+    if (rc < 0)
+        return -1;
+    if (!value) {
+        if (e->optional)
+            return 0;
+        return wl_error_set(err, 0, obj ? "couldn't find key %s in %s %s/%s"
+                                        : "%s%s %s/%s not found",
+                            obj ? e->ref_key : "", kind, r->spec->namespace_,
+                            e->ref_name);
+    }
+    return env_add(r, e->name, value, err);
+}
+
+/* metadata.labels['k'] / metadata.annotations['k'] */
+static const char *map_field(const json_t *pod, const char *path,
+                             const char *prefix, const char *map)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(path, prefix, pl) != 0)
+        return NULL;
+    const char *k = path + pl;
+    size_t n = strlen(k);
+    if (n < 2 || k[n - 2] != '\'' || k[n - 1] != ']')
+        return NULL;
+    char key[256];
+    snprintf(key, sizeof(key), "%.*s", (int)(n - 2), k);
+    const char *v = wl_json_str(pod, "metadata", map, key, NULL);
+    return v ? v : "";
+}
+
+static int env_from_field(struct run *r, const struct wl_env_var *e,
+                          struct wl_error *err)
+{
+    const json_t *pod = r->job->pod;
+    const char *f = e->field_path, *v = NULL;
+    const char *ip = r->job->cfg->node_ip;
+
+    if (strcmp(f, "metadata.name") == 0)
+        v = r->spec->name;
+    else if (strcmp(f, "metadata.namespace") == 0)
+        v = r->spec->namespace_;
+    else if (strcmp(f, "metadata.uid") == 0)
+        v = r->spec->uid ? r->spec->uid : "";
+    else if (strcmp(f, "spec.nodeName") == 0)
+        v = r->job->cfg->node_name;
+    else if (strcmp(f, "spec.serviceAccountName") == 0)
+        v = r->spec->service_account ? r->spec->service_account : "";
+    else if (!strcmp(f, "status.hostIP") || !strcmp(f, "status.podIP") ||
+             !strcmp(f, "status.hostIPs") || !strcmp(f, "status.podIPs"))
+        v = ip; /* wasm pods share the node's network for now */
+    else if (!(v = map_field(pod, f, "metadata.labels['", "labels")))
+        v = map_field(pod, f, "metadata.annotations['", "annotations");
+    if (!v)
+        return wl_error_set(err, 0, "env %s: fieldRef %s is not supported",
+                            e->name, f);
+    char *copy = strdup(v);
+    return copy ? env_add(r, e->name, copy, err)
+                : wl_error_set(err, ENOMEM, "env");
+}
+
+static int env_from_resource(struct run *r, const struct wl_env_var *e,
+                             struct wl_error *err)
+{
+    const struct wl_container *c = r->c;
+    int64_t value, divisor = 1;
+    char *out = NULL;
+
+    if (strcmp(e->resource, "limits.memory") == 0) {
+        if (e->divisor && wl_quantity_parse_bytes(e->divisor, &divisor, err) < 0)
+            return -1;
+        value = c->memory_limit;
+    } else if (strcmp(e->resource, "limits.cpu") == 0) {
+        /* millicores over a divisor in millicores ("1" = 1000) */
+        if (e->divisor && wl_quantity_parse_millis(e->divisor, &divisor, err) < 0)
+            return -1;
+        if (!e->divisor)
+            divisor = 1000;
+        value = c->cpu_limit_millis;
+    } else {
+        return wl_error_set(err, 0, "env %s: resourceFieldRef %s is not "
+                                    "supported",
+                            e->name, e->resource);
+    }
+    if (divisor <= 0)
+        return wl_error_set(err, 0, "env %s: divisor must be positive",
+                            e->name);
+    /* As Kubernetes: rounded up; no limit set reports 0 here (the
+     * kubelet would report the node's allocatable). */
+    if (asprintf(&out, "%lld",
+                 (long long)((value + divisor - 1) / divisor)) < 0)
+        return wl_error_set(err, ENOMEM, "env");
+    return env_add(r, e->name, out, err);
+}
+
+static bool valid_env_name(const char *s)
+{
+    if (!*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+            return false;
+    return true;
+}
+
+static int env_from_source(struct run *r, const struct wl_env_from *f,
+                           struct wl_error *err)
+{
+    json_t *obj = NULL;
+    if (get_object(r, f->is_secret, f->name, &obj, err) < 0)
+        return -1;
+    if (!obj) {
+        if (f->optional)
+            return 0;
+        return wl_error_set(err, 0, "%s %s/%s not found",
+                            f->is_secret ? "secret" : "configmap",
+                            r->spec->namespace_, f->name);
+    }
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(json_object_get(obj, "data"), key, v) {
+        _cleanup_free_ char *name = NULL;
+        char *value = NULL;
+        if (asprintf(&name, "%s%s", f->prefix ? f->prefix : "", key) < 0) {
+            rc = wl_error_set(err, ENOMEM, "env");
+            break;
+        }
+        if (!valid_env_name(name))
+            continue; /* as the kubelet: skipped (and reported below) */
+        if ((rc = object_value(obj, f->is_secret, key, &value, err)) < 0 ||
+            (rc = env_add(r, name, value, err)) < 0)
+            break;
+    }
+    json_decref(obj);
+    return rc;
+}
+
+static int build_env(struct run *r, struct wl_error *err)
+{
+    const struct wl_container *c = r->c;
+    /* envFrom first, then env (which wins on a clash, being later). */
+    for (size_t i = 0; i < c->nenv_from; i++)
+        if (env_from_source(r, &c->env_from[i], err) < 0)
+            return -1;
+    for (size_t i = 0; i < c->nenv; i++) {
+        const struct wl_env_var *e = &c->env[i];
+        int rc;
+        switch (e->source) {
+        case WL_ENV_VALUE: {
+            char *v = wl_expand(e->value, lookup_env, r);
+            rc = v ? env_add(r, e->name, v, err)
+                   : wl_error_set(err, ENOMEM, "env");
+            break;
+        }
+        case WL_ENV_CONFIGMAP_KEY:
+        case WL_ENV_SECRET_KEY:
+            rc = env_from_ref(r, e, err);
+            break;
+        case WL_ENV_FIELD:
+            rc = env_from_field(r, e, err);
+            break;
+        case WL_ENV_RESOURCE:
+            rc = env_from_resource(r, e, err);
+            break;
+        default:
+            rc = wl_error_set(err, 0, "env %s: unknown source", e->name);
+        }
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- argv, volumes ---- */
+
+static int build_argv(struct run *r, struct wl_error *err)
+{
+    const struct wl_container *c = r->c;
+    size_t n = (c->ncommand ? c->ncommand : 1) + c->nargs;
+    r->argv = calloc(n, sizeof(char *));
+    if (!r->argv)
+        return wl_error_set(err, ENOMEM, "argv");
+    /* argv[0]: command[0] when given, else the image name. */
+    const char *first = c->ncommand ? c->command[0] : c->image;
+    r->argv[r->argc++] = wl_expand(first, lookup_env, r);
+    for (size_t i = 1; i < c->ncommand; i++)
+        r->argv[r->argc++] = wl_expand(c->command[i], lookup_env, r);
+    for (size_t i = 0; i < c->nargs; i++)
+        r->argv[r->argc++] = wl_expand(c->args[i], lookup_env, r);
+    for (size_t i = 0; i < r->argc; i++)
+        if (!r->argv[i])
+            return wl_error_set(err, ENOMEM, "argv");
+    return 0;
+}
+
+static int mkdir_p(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(path, 0750);
+        *p = '/';
+        if (rc < 0 && errno != EEXIST)
+            return -1;
+    }
+    return mkdir(path, 0750) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static const struct wl_volume *find_volume(const struct wl_pod_spec *s,
+                                           const char *name)
+{
+    for (size_t i = 0; i < s->nvolumes; i++)
+        if (strcmp(s->volumes[i].name, name) == 0)
+            return &s->volumes[i];
+    return NULL;
+}
+
+static int build_volumes(struct run *r, struct wl_error *err)
+{
+    const struct wl_container *c = r->c;
+    r->preopens = calloc(c->nmounts ? c->nmounts : 1, sizeof(*r->preopens));
+    if (!r->preopens)
+        return wl_error_set(err, ENOMEM, "volumes");
+    for (size_t i = 0; i < c->nmounts; i++) {
+        const struct wl_volume_mount *vm = &c->mounts[i];
+        const struct wl_volume *v = find_volume(r->spec, vm->name);
+        char *host = NULL;
+        if (!v)
+            return wl_error_set(err, 0, "volume \"%s\" not found", vm->name);
+        if (vm->sub_path)
+            return wl_error_set(err, 0, "volumeMount %s: subPath is not "
+                                        "supported yet by wasmlet",
+                                vm->name);
+        if (v->type == WL_VOL_EMPTYDIR) {
+            if (asprintf(&host, "%s/volumes/%s", r->pod_dir, v->name) < 0)
+                return wl_error_set(err, ENOMEM, "volumes");
+            if (mkdir_p(host) < 0) {
+                int e = errno;
+                free(host);
+                return wl_error_set(err, e, "emptyDir %s", v->name);
+            }
+        } else if (v->type == WL_VOL_HOSTPATH) {
+            const char *p = wl_json_str(v->source, "path", NULL);
+            if (!p || !(host = strdup(p)))
+                return wl_error_set(err, 0, "hostPath %s: no path", v->name);
+        } else {
+            return wl_error_set(err, 0, "volume \"%s\": %s volumes are not "
+                                        "supported yet by wasmlet",
+                                v->name, v->type_name);
+        }
+        r->preopens[r->npreopens++] = (struct wl_preopen){
+            .host_path = host, .guest_path = vm->mount_path,
+            .read_only = vm->read_only};
+    }
+    return 0;
+}
+
+/* ---- pull ---- */
+
+/* Docker config documents from the pod's imagePullSecrets; missing ones
+ * are reported as the kubelet does and skipped. */
+static void pull_secrets(struct run *r, char ***docs, size_t **lens,
+                         size_t *n)
+{
+    *docs = calloc(r->spec->npull_secrets + 1, sizeof(char *));
+    *lens = calloc(r->spec->npull_secrets + 1, sizeof(size_t));
+    *n = 0;
+    if (!*docs || !*lens)
+        return;
+    for (size_t i = 0; i < r->spec->npull_secrets; i++) {
+        struct wl_error err = WL_ERROR_INIT;
+        json_t *s = NULL;
+        const char *name = r->spec->image_pull_secrets[i];
+        if (get_object(r, true, name, &s, &err) < 0 || !s) {
+            wl_pod_event(r->client, r->job->cfg->node_name, r->job->pod, NULL,
+                         true, "FailedToRetrieveImagePullSecret",
+                         "Unable to retrieve some image pull secrets (%s); "
+                         "attempting to pull the image may not succeed.",
+                         name);
+            wl_error_clear(&err);
+            json_decref(s);
+            continue;
+        }
+        const char *data = wl_json_str(s, "data", ".dockerconfigjson", NULL);
+        if (!data)
+            data = wl_json_str(s, "data", ".dockercfg", NULL);
+        char *doc = NULL;
+        size_t len = 0;
+        if (data && wl_base64_decode(data, strlen(data), name, &doc, &len,
+                                     &err) == 0) {
+            (*docs)[*n] = doc;
+            (*lens)[*n] = len;
+            (*n)++;
+        }
+        wl_error_clear(&err);
+        json_decref(s);
+    }
+}
+
+static int do_pull(struct run *r, struct wl_pull_result *res,
+                   struct wl_error *err)
+{
+    const struct wl_container *c = r->c;
+    enum wl_pull_policy policy = wl_pull_policy_default(c->image);
+    if (c->image_pull_policy)
+        (void)wl_pull_policy_parse(c->image_pull_policy, &policy);
+    char **docs = NULL;
+    size_t *lens = NULL, n = 0;
+    pull_secrets(r, &docs, &lens, &n);
+    struct wl_pull_auth auth = {.docker_configs = (const char *const *)docs,
+                                .docker_config_lens = lens, .n = n};
+    const char *node = r->job->cfg->node_name;
+    if (policy != WL_PULL_NEVER)
+        wl_pod_event(r->client, node, r->job->pod, r->field_path, false,
+                     "Pulling", "Pulling image \"%s\"", c->image);
+    double t0 = wl_now_s();
+    int rc = wl_puller_pull(r->job->cfg->puller, c->image, policy, &auth, res,
+                            err);
+    for (size_t i = 0; i < n; i++) {
+        explicit_bzero(docs[i], lens[i]);
+        free(docs[i]);
+    }
+    free(docs);
+    free(lens);
+    if (rc < 0)
+        return -1;
+    if (res->cached)
+        wl_pod_event(r->client, node, r->job->pod, r->field_path, false,
+                     "Pulled", "Container image \"%s\" already present on "
+                               "machine",
+                     c->image);
+    else
+        wl_pod_event(r->client, node, r->job->pod, r->field_path, false,
+                     "Pulled", "Successfully pulled image \"%s\" in %.3fs. "
+                               "Image size: %llu bytes.",
+                     c->image, wl_now_s() - t0,
+                     (unsigned long long)res->module_size);
+    return 0;
+}
+
+/* ---- the run ---- */
+
+static void runner(struct run *r)
+{
+    struct wl_runner_job *job = r->job;
+    const struct wl_pod_manager_config *cfg = job->cfg;
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_pull_result pulled = {0};
+    struct wl_module *module = NULL;
+    struct wl_cri_log *log = NULL;
+    _cleanup_free_ uint8_t *wasm = NULL;
+    _cleanup_free_ char *log_path = NULL;
+    size_t wasm_len = 0;
+
+    if (wl_kube_client_new(cfg->kubeconfig, "wasmlet/" WL_VERSION,
+                           &r->client, &err) < 0) {
+        send_failure(r, "CreateContainerError", err.msg);
+        goto out;
+    }
+    if (do_pull(r, &pulled, &err) < 0) {
+        wl_pod_event(r->client, cfg->node_name, job->pod, r->field_path, true,
+                     "Failed", "Failed to pull image \"%s\": %s", r->c->image,
+                     err.msg);
+        send_failure(r, "ErrImagePull", err.msg);
+        goto out;
+    }
+    if (build_env(r, &err) < 0 || build_volumes(r, &err) < 0 ||
+        build_argv(r, &err) < 0) {
+        wl_pod_event(r->client, cfg->node_name, job->pod, r->field_path, true,
+                     "Failed", "Error: %s", err.msg);
+        send_failure(r, "CreateContainerConfigError", err.msg);
+        goto out;
+    }
+    char *dir = NULL;
+    if (asprintf(&dir, "%s/%s", r->pod_dir, r->c->name) < 0 || mkdir_p(dir) < 0 ||
+        asprintf(&log_path, "%s/%u.log", dir, job->restart) < 0) {
+        free(dir);
+        send_failure(r, "CreateContainerError", "cannot create the log dir");
+        goto out;
+    }
+    free(dir);
+    if (wl_file_read(AT_FDCWD, pulled.module_path, WL_MODULE_MAX_BYTES, &wasm,
+                     &wasm_len, &err) < 0 ||
+        wl_module_compile(cfg->engine, wasm, wasm_len, &module, &err) < 0 ||
+        wl_cri_log_open(log_path, &log, &err) < 0) {
+        wl_pod_event(r->client, cfg->node_name, job->pod, r->field_path, true,
+                     "Failed", "Error: %s", err.msg);
+        send_failure(r, "CreateContainerError", err.msg);
+        goto out;
+    }
+
+    struct wl_pod_msg *started = msg_new(r, WL_MSG_STARTED);
+    if (started)
+        started->image_id = strdup(pulled.image_id);
+    send_msg(r, started);
+
+    struct wl_run_spec spec = {
+        .argv = (const char *const *)r->argv,
+        .argc = r->argc,
+        .env_names = (const char *const *)r->names,
+        .env_values = (const char *const *)r->values,
+        .envc = r->nenv,
+        .preopens = r->preopens,
+        .npreopens = r->npreopens,
+        .log = log,
+        .memory_limit = r->c->memory_limit,
+        .cancel = job->cancel,
+    };
+    struct wl_pod_msg *done = msg_new(r, WL_MSG_EXITED);
+    struct wl_run_result res = {0};
+    if (wl_run(cfg->engine, module, &spec, &res, &err) < 0) {
+        if (done) {
+            done->reason = "RunContainerError";
+            done->message = strdup(err.msg);
+        }
+    } else if (done) {
+        done->ran = true;
+        done->result = res;
+        done->when = time(NULL);
+    } else {
+        wl_run_result_clear(&res);
+    }
+    send_msg(r, done);
+out:
+    wl_cri_log_close(log);
+    wl_module_free(module);
+    wl_pull_result_clear(&pulled);
+    wl_error_clear(&err);
+}
+
+void *wl_runner_main(void *arg)
+{
+    struct wl_runner_job *job = arg;
+    struct run r = {.job = job};
+    struct wl_error err = WL_ERROR_INIT;
+
+    if (wl_pod_spec_parse(job->pod, &r.spec, &err) < 0) {
+        log_error("runner: %s", err.msg); /* the manager parsed it before */
+        wl_error_clear(&err);
+    } else {
+        r.c = job->is_init ? &r.spec->init_containers[job->index]
+                           : &r.spec->containers[job->index];
+        snprintf(r.field_path, sizeof(r.field_path), "%s{%s}",
+                 job->is_init ? "spec.initContainers" : "spec.containers",
+                 r.c->name);
+        if (asprintf(&r.pod_dir, "%s/pods/%s", job->cfg->data_dir,
+                     r.spec->uid) < 0)
+            r.pod_dir = NULL;
+        if (r.pod_dir)
+            runner(&r);
+        else
+            send_failure(&r, "CreateContainerError", "out of memory");
+    }
+    run_clear(&r);
+    json_decref(job->pod);
+    free(job);
+    return NULL;
+}

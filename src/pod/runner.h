@@ -1,0 +1,57 @@
+/* One run of one container, on its own thread: pull the image, resolve
+ * the environment and volumes, compile, run, and report to the pod
+ * manager's queue. Internal to src/pod. */
+#ifndef WL_POD_RUNNER_H
+#define WL_POD_RUNNER_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "pod/manager.h"
+#include "runtime/run.h"
+#include "util/queue.h"
+
+enum wl_pod_msg_kind {
+    WL_MSG_POD,     /* a watch event */
+    WL_MSG_STARTED, /* a runner started its module */
+    WL_MSG_EXITED,  /* a runner is done (ran, or could not start) */
+};
+
+struct wl_pod_msg {
+    enum wl_pod_msg_kind kind;
+    /* WL_MSG_POD */
+    int watch_type; /* enum wl_watch_type */
+    json_t *obj;
+    /* WL_MSG_STARTED / WL_MSG_EXITED */
+    char *uid;
+    bool is_init;
+    size_t index;
+    unsigned run_id;
+    char *image_id;            /* STARTED */
+    time_t when;               /* started / finished */
+    struct wl_run_result result; /* EXITED, when it ran */
+    bool ran;                  /* EXITED: false: could not start */
+    const char *reason;        /* EXITED && !ran: ErrImagePull, ... */
+    char *message;
+};
+
+void wl_pod_msg_free(void *msg);
+
+/* What a runner needs; it owns all of it. */
+struct wl_runner_job {
+    const struct wl_pod_manager_config *cfg;
+    struct wl_queue *queue;
+    json_t *pod; /* a deep copy: the runner's own */
+    bool is_init;
+    size_t index;
+    unsigned run_id;
+    unsigned restart; /* restartCount: names the log file */
+    atomic_bool *cancel; /* owned by the manager, outlives the thread */
+};
+
+/* Thread entry: runs job and frees it. */
+void *wl_runner_main(void *job);
+
+#endif

@@ -1,0 +1,302 @@
+"""Pods on a wasmlet node, end to end: the real scheduler, API server,
+registry and kubectl, modules from tests/wasm, status fields and Events as
+users read them."""
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from test_cli_run import WASMLET, module
+from test_node import Wasmlet, node_json, ready_status, wait_for
+
+NODE = "wasm-pods"
+TOLERATE = [{"key": "kubernetes.io/arch", "operator": "Exists"}]
+
+
+@pytest.fixture(scope="module")
+def images(registry):
+    out = {}
+    for name in ("hello", "exit_code", "trap", "loop", "memhog", "files",
+                 "logspam", "sleeper"):
+        ref = f"{registry.host}/pods/{name}:v1"
+        r = subprocess.run([WASMLET, "push", "--insecure", module(name), ref],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        out[name] = ref
+    return out
+
+
+@pytest.fixture(scope="module")
+def node(cluster, registry, tmp_path_factory, ports):
+    w = Wasmlet(cluster, NODE, tmp_path_factory.mktemp("pods"), ports(1)[0],
+                "--insecure-registries", registry.host, "--max-pods", "40")
+    w.start()
+    wait_for("node Ready", lambda: (ready_status(node_json(cluster, NODE))
+                                    or {}).get("status") == "True", timeout=15)
+    yield w
+    rc = w.stop(signal.SIGTERM)
+    cluster.kubectl("delete", "pods", "--all", "--force", "--grace-period=0",
+                    check=False)
+    cluster.kubectl("delete", "node", NODE, "--ignore-not-found")
+    assert rc == 0, w.output()[-3000:]
+
+
+def pod(name, image, *, args=None, restart="Never", env=None, extra=None,
+        init=None, volumes=None, mounts=None, resources=None, schedule=False):
+    c = {"name": "main", "image": image}
+    if args is not None:
+        c["args"] = args
+    if env:
+        c["env"] = env
+    if mounts:
+        c["volumeMounts"] = mounts
+    if resources:
+        c["resources"] = resources
+    spec = {"restartPolicy": restart, "automountServiceAccountToken": False,
+            "tolerations": TOLERATE, "containers": [c],
+            "terminationGracePeriodSeconds": 5}
+    if schedule:
+        spec["nodeSelector"] = {"kubernetes.io/arch": "wasm32-wasi"}
+    else:
+        spec["nodeName"] = NODE
+    if init:
+        spec["initContainers"] = init
+    if volumes:
+        spec["volumes"] = volumes
+    spec.update(extra or {})
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+
+
+def create(cluster, obj):
+    cluster.kubectl("create", "-f", "-", input=json.dumps(obj))
+
+
+def get(cluster, name):
+    r = cluster.kubectl("get", "pod", name, "-o", "json", check=False)
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+def phase(cluster, name, want, timeout=30):
+    return wait_for(f"pod {name} phase {want}",
+                    lambda: (lambda p: p if p and p["status"].get("phase")
+                             == want else None)(get(cluster, name)),
+                    timeout=timeout)
+
+
+def cstatus(p, i=0, init=False):
+    return p["status"]["initContainerStatuses" if init
+                       else "containerStatuses"][i]
+
+
+def log_of(node, p, container="main", restart=0):
+    uid = p["metadata"]["uid"]
+    path = node.data_dir / "pods" / uid / container / f"{restart}.log"
+    return [line.split(" ", 1)[1] for line in path.read_text().splitlines()]
+
+
+def events(cluster, name):
+    r = cluster.kubectl("get", "events", "--field-selector",
+                        f"involvedObject.name={name}", "-o", "json")
+    return [(e["reason"], e["message"]) for e in json.loads(r.stdout)["items"]]
+
+
+def delete(cluster, name):
+    cluster.kubectl("delete", "pod", name, "--wait=false", check=False)
+
+
+def test_hello_succeeds_with_output_events_and_status(cluster, node, images):
+    create(cluster, pod("hello", images["hello"], args=["a b", "c"],
+                        env=[{"name": "GREETING", "value": "hi"}]))
+    p = phase(cluster, "hello", "Succeeded")
+    cs = cstatus(p)
+    assert cs["state"]["terminated"]["exitCode"] == 0
+    assert cs["state"]["terminated"]["reason"] == "Completed"
+    assert cs["image"] == images["hello"]
+    assert cs["imageID"].startswith(images["hello"].rsplit(":", 1)[0] + "@sha256:")
+    assert p["status"]["hostIP"] == "127.0.0.1"
+    assert p["status"]["podIP"] == "127.0.0.1"
+    assert {c["type"]: c["status"] for c in p["status"]["conditions"]} == {
+        "PodScheduled": "True", "Initialized": "True",
+        "ContainersReady": "False", "Ready": "False"}
+    assert log_of(node, p) == [
+        "stdout F hello from wasm", f"stdout F arg[0]={images['hello']}",
+        "stdout F arg[1]=a b", "stdout F arg[2]=c", "stdout F env GREETING=hi"]
+    reasons = [r for r, _ in events(cluster, "hello")]
+    for want in ("Pulling", "Pulled", "Created", "Started"):
+        assert want in reasons, reasons
+    delete(cluster, "hello")
+
+
+def test_exit_code_and_trap_fail_with_reason(cluster, node, images):
+    create(cluster, pod("exit3", images["exit_code"], args=["3"]))
+    create(cluster, pod("trap", images["trap"]))
+    t = cstatus(phase(cluster, "exit3", "Failed"))["state"]["terminated"]
+    assert (t["exitCode"], t["reason"]) == (3, "Error")
+    t = cstatus(phase(cluster, "trap", "Failed"))["state"]["terminated"]
+    assert (t["exitCode"], t["reason"]) == (1, "Error")
+    assert "unreachable" in t["message"]
+    delete(cluster, "exit3")
+    delete(cluster, "trap")
+
+
+def test_restart_always_goes_into_crash_loop_backoff(cluster, node, images):
+    create(cluster, pod("crash", images["exit_code"], args=["1"],
+                        restart="Always"))
+    p = wait_for("restartCount 2", lambda: (lambda p: p if p and
+                 p["status"].get("containerStatuses") and
+                 cstatus(p)["restartCount"] >= 2 else None)(
+                     get(cluster, "crash")), timeout=40)
+    cs = cstatus(p)
+    assert p["status"]["phase"] == "Running"
+    assert cs["lastState"]["terminated"]["exitCode"] == 1
+    if "waiting" in cs["state"]:
+        assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    else:
+        assert set(cs["state"]) <= {"running", "terminated"}
+    assert "BackOff" in [r for r, _ in events(cluster, "crash")]
+    delete(cluster, "crash")
+
+
+def test_on_failure_does_not_restart_a_success(cluster, node, images):
+    create(cluster, pod("onfail", images["exit_code"], args=["0"],
+                        restart="OnFailure"))
+    p = phase(cluster, "onfail", "Succeeded")
+    assert cstatus(p)["restartCount"] == 0
+    delete(cluster, "onfail")
+
+
+def test_init_containers_run_in_order_sharing_an_empty_dir(cluster, node,
+                                                           images):
+    mounts = [{"name": "work", "mountPath": "/work"}]
+    init = [{"name": f"init{i}", "image": images["files"],
+             "args": ["append", "/work/order", f"init{i};"],
+             "volumeMounts": mounts} for i in (1, 2)]
+    create(cluster, pod("inits", images["files"],
+                        args=["read", "/work/order"], init=init,
+                        volumes=[{"name": "work", "emptyDir": {}}],
+                        mounts=mounts))
+    p = phase(cluster, "inits", "Succeeded")
+    assert [cstatus(p, i, init=True)["state"]["terminated"]["exitCode"]
+            for i in (0, 1)] == [0, 0]
+    assert log_of(node, p) == ["stdout P init1;init2;"]
+    delete(cluster, "inits")
+
+
+def test_failing_init_container_fails_the_pod(cluster, node, images):
+    init = [{"name": "bad", "image": images["exit_code"], "args": ["7"]}]
+    create(cluster, pod("badinit", images["hello"], init=init))
+    p = phase(cluster, "badinit", "Failed")
+    assert cstatus(p, init=True)["state"]["terminated"]["exitCode"] == 7
+    assert "waiting" in cstatus(p)["state"]  # main never started
+    delete(cluster, "badinit")
+
+
+def test_env_from_every_source(cluster, node, images):
+    cluster.kubectl("create", "configmap", "envcm", "--from-literal=color=blue",
+                    "--from-literal=size=L")
+    cluster.kubectl("create", "secret", "generic", "envsec",
+                    "--from-literal=token=s3cret")
+    env = [
+        {"name": "A", "value": "one"},
+        {"name": "B", "value": "$(A)-two $$(A)"},
+        {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+        {"name": "COLOR", "valueFrom": {"configMapKeyRef": {"name": "envcm", "key": "color"}}},
+        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "envsec", "key": "token"}}},
+        {"name": "OPT", "valueFrom": {"configMapKeyRef": {"name": "envcm", "key": "nope", "optional": True}}},
+        {"name": "MEM", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}}},
+    ]
+    obj = pod("envs", images["hello"], env=env,
+              resources={"limits": {"memory": "64Mi"}})
+    obj["spec"]["containers"][0]["envFrom"] = [
+        {"prefix": "CM_", "configMapRef": {"name": "envcm"}}]
+    create(cluster, obj)
+    p = phase(cluster, "envs", "Succeeded")
+    got = [l[len("stdout F env "):] for l in log_of(node, p)
+           if l.startswith("stdout F env ")]
+    assert got == ["CM_color=blue", "CM_size=L", "A=one", "B=one-two $(A)",
+                   "POD=envs", f"NODE={NODE}", "COLOR=blue", "TOKEN=s3cret",
+                   "MEM=64"]
+    delete(cluster, "envs")
+
+    missing = pod("envmissing", images["hello"], env=[
+        {"name": "X", "valueFrom": {"configMapKeyRef": {"name": "envcm", "key": "absent"}}}])
+    create(cluster, missing)
+    p = wait_for("CreateContainerConfigError", lambda: (lambda p: p if p and
+                 p["status"].get("containerStatuses") and
+                 cstatus(p)["state"].get("waiting", {}).get("reason") ==
+                 "CreateContainerConfigError" else None)(
+                     get(cluster, "envmissing")), timeout=30)
+    assert "couldn't find key absent in configmap default/envcm" in \
+        cstatus(p)["state"]["waiting"]["message"]
+    delete(cluster, "envmissing")
+
+
+def test_delete_running_loop_returns_promptly(cluster, node, images):
+    create(cluster, pod("spin", images["loop"], restart="Always"))
+    phase(cluster, "spin", "Running")
+    t0 = time.monotonic()
+    cluster.kubectl("delete", "pod", "spin", "--timeout=20s")
+    assert time.monotonic() - t0 < 5 + 2  # grace + 2 s
+    assert get(cluster, "spin") is None
+
+
+def test_active_deadline_fails_the_pod(cluster, node, images):
+    create(cluster, pod("deadline", images["loop"],
+                        extra={"activeDeadlineSeconds": 2}))
+    p = phase(cluster, "deadline", "Failed", timeout=20)
+    assert p["status"]["reason"] == "DeadlineExceeded"
+    delete(cluster, "deadline")
+
+
+def test_missing_image_err_image_pull_then_backoff(cluster, node, images,
+                                                  registry):
+    create(cluster, pod("noimage", f"{registry.host}/pods/absent:v1"))
+    seen = set()
+
+    def reasons():
+        p = get(cluster, "noimage")
+        if p and p["status"].get("containerStatuses"):
+            seen.add(cstatus(p)["state"].get("waiting", {}).get("reason"))
+        return {"ErrImagePull", "ImagePullBackOff"} <= seen
+    wait_for("ErrImagePull and ImagePullBackOff", reasons, timeout=30)
+    assert "Failed" in [r for r, _ in events(cluster, "noimage")]
+    delete(cluster, "noimage")
+
+
+def test_unsupported_pod_is_rejected_with_reason(cluster, node, images):
+    create(cluster, pod("hostnet", images["hello"],
+                        extra={"hostNetwork": True}))
+    p = phase(cluster, "hostnet", "Failed")
+    assert p["status"]["reason"] == "UnsupportedPodSpec"
+    assert "hostNetwork" in p["status"]["message"]
+    delete(cluster, "hostnet")
+
+
+def test_guest_cannot_read_host_files(cluster, node, images):
+    create(cluster, pod("escape", images["files"],
+                        args=["read", "/etc/passwd"]))
+    p = phase(cluster, "escape", "Failed")
+    assert cstatus(p)["state"]["terminated"]["exitCode"] == 1
+    assert not any("root:" in l for l in log_of(node, p))
+    delete(cluster, "escape")
+
+
+def test_scheduler_places_wasm_pods_and_keeps_others_away(cluster, node,
+                                                          images):
+    create(cluster, pod("scheduled", images["hello"], schedule=True))
+    p = phase(cluster, "scheduled", "Succeeded", timeout=40)
+    assert p["spec"]["nodeName"] == NODE
+    linux = {"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": "linux", "namespace": "default"},
+             "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    create(cluster, linux)
+    time.sleep(3)
+    p = get(cluster, "linux")
+    assert p["status"]["phase"] == "Pending"
+    assert not p["spec"].get("nodeName")
+    delete(cluster, "scheduled")
+    delete(cluster, "linux")
