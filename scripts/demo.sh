@@ -5,10 +5,10 @@
 # with `wasmlet push`, pulls it back with `wasmlet pull` (verified by
 # digest into the module store) and runs it with `wasmlet run`.
 #
-# Then it starts `wasmlet serve` as a node of that cluster and waits for the
-# node to be Ready. Until pods land, the module runs through `wasmlet run`;
-# the cluster, registry and node stay up for you to try
-# (`scripts/demo.sh stop` brings them down).
+# Then it starts `wasmlet serve` as a node of that cluster, waits for the
+# node to be Ready, and runs the module as a pod the scheduler places on
+# the node, showing its status and log. The cluster, registry and node
+# stay up for you to try (`scripts/demo.sh stop` brings them down).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$WL_ROOT"
@@ -64,7 +64,7 @@ stop_node
 wl_log "starting wasmlet serve as node wasm-demo (log: $node_log)"
 ./build/wasmlet serve --kubeconfig "$KUBECONFIG" --node-name wasm-demo \
     --node-ip 127.0.0.1 --port 10250 --data-dir "$WL_ROOT/.wasmlet/node" \
-    >>"$node_log" 2>&1 &
+    --insecure-registries "$registry" >>"$node_log" 2>&1 &
 echo $! >"$node_pid"
 for _ in $(seq 50); do
     ready=$("$WL_KUBECTL" get node wasm-demo \
@@ -76,6 +76,43 @@ done
 "$WL_KUBECTL" get nodes -o wide
 "$WL_KUBECTL" get node wasm-demo \
     -o jsonpath='{range .spec.taints[*]}taint: {.key}={.value}:{.effect}{"\n"}{end}'
+
+# The main job: a wasm pod, placed by the scheduler through the node's
+# label and taints, run by wasmlet.
+wl_log "creating pod hello-wasm (nodeSelector + toleration for wasm32-wasi)"
+"$WL_KUBECTL" delete pod hello-wasm --ignore-not-found --wait=true >/dev/null
+"$WL_KUBECTL" apply -f - <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: hello-wasm
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  nodeSelector:
+    kubernetes.io/arch: wasm32-wasi
+  tolerations:
+  - key: kubernetes.io/arch
+    operator: Equal
+    value: wasm32-wasi
+  containers:
+  - name: hello
+    image: $image
+    args: ["from", "a", "pod"]
+    env:
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+YAML
+for _ in $(seq 100); do
+    phase=$("$WL_KUBECTL" get pod hello-wasm -o jsonpath='{.status.phase}')
+    [[ $phase == Succeeded || $phase == Failed ]] && break
+    sleep 0.2
+done
+"$WL_KUBECTL" get pod hello-wasm -o wide
+[[ $phase == Succeeded ]] || wl_die "pod hello-wasm ended $phase; see $node_log"
+uid=$("$WL_KUBECTL" get pod hello-wasm -o jsonpath='{.metadata.uid}')
+wl_log "its log ($WL_ROOT/.wasmlet/node/pods/$uid/hello/0.log):"
+cat "$WL_ROOT/.wasmlet/node/pods/$uid/hello/0.log"
 
 wl_log "done in $((SECONDS - t0)) s; cluster, registry and node still running:"
 wl_log "  $(bash scripts/cluster.sh env | tr '\n' ' ')"
