@@ -577,6 +577,10 @@ static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
 
     if (!msg->ran) {
         /* Could not start: waiting, retried with backoff. */
+        log_warning("container not started pod=%s/%s container=%s "
+                    "reason=%s: %s",
+                    p->spec->namespace_, p->spec->name, c->spec->name,
+                    msg->reason, msg->message ? msg->message : "");
         ctr_set_waiting(c, msg->reason, msg->message);
         c->pull_failed_at = strcmp(msg->reason, "ErrImagePull") == 0
                                 ? wl_now_s()

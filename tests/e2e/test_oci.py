@@ -192,7 +192,10 @@ def blob_file(reg, digest):
 
 
 def test_tampered_blob_is_rejected_and_not_stored(registry, tmp_path):
-    wasm = wasm_bytes("trap")
+    # A module of its own (a custom section makes the digest unique): the
+    # registry stores blobs by digest across repositories, so tampering
+    # with a shared one would break every other test that pushes it.
+    wasm = wasm_bytes("trap") + b"\x00\x08\x07tampere"
     pushed = registry.push_wasm("e2e/tamper", "v1", wasm)
     f = blob_file(registry, pushed["layer_digest"])
     assert f.exists(), f
