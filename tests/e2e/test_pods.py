@@ -33,8 +33,13 @@ def node(cluster, registry, tmp_path_factory, ports):
     w = Wasmlet(cluster, NODE, tmp_path_factory.mktemp("pods"), ports(1)[0],
                 "--insecure-registries", registry.host, "--max-pods", "40")
     w.start()
-    wait_for("node Ready", lambda: (ready_status(node_json(cluster, NODE))
-                                    or {}).get("status") == "True", timeout=15)
+    try:
+        wait_for("node Ready", lambda: (ready_status(node_json(cluster, NODE))
+                                        or {}).get("status") == "True",
+                 timeout=15)
+    except BaseException:
+        w.stop(signal.SIGKILL)  # never leave the daemon behind
+        raise
     yield w
     rc = w.stop(signal.SIGTERM)
     cluster.kubectl("delete", "pods", "--all", "--force", "--grace-period=0",
