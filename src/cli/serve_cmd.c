@@ -17,34 +17,12 @@
 #include "node/node.h"
 #include "runtime/engine.h"
 #include "util/log.h"
+#include "util/fileio.h"
 #include "util/sig.h"
 
 /* Backoff between failed API calls at start-up and in the loop. */
 #define RETRY_MIN_S 1
 #define RETRY_MAX_S 10
-
-static int mkdir_p(const char *path, struct wl_error *err)
-{
-    char *copy = strdup(path);
-    if (!copy)
-        return wl_error_set(err, ENOMEM, "mkdir %s", path);
-    for (char *p = copy + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
-            wl_error_set(err, errno, "mkdir %s", copy);
-            free(copy);
-            return -1;
-        }
-        *p = '/';
-    }
-    int r = 0;
-    if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-        r = wl_error_set(err, errno, "mkdir %s", copy);
-    free(copy);
-    return r;
-}
 
 static int next_retry(int cur)
 {
@@ -242,7 +220,7 @@ int wl_cmd_serve(int argc, char **argv)
     char agent[64];
     snprintf(agent, sizeof(agent), "wasmlet/%s", WL_VERSION);
     if (wl_node_config_check(&ncfg, &err) < 0 ||
-        mkdir_p(cfg.data_dir, &err) < 0) {
+        wl_mkdir_p(cfg.data_dir, 0700, &err) < 0) {
         log_error("%s", err.msg);
         goto out;
     }

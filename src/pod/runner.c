@@ -374,20 +374,6 @@ static int build_argv(struct run *r, struct wl_error *err)
     return 0;
 }
 
-static int mkdir_p(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int rc = mkdir(path, 0750);
-        *p = '/';
-        if (rc < 0 && errno != EEXIST)
-            return -1;
-    }
-    return mkdir(path, 0750) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static const struct wl_volume *find_volume(const struct wl_pod_spec *s,
                                            const char *name)
 {
@@ -416,10 +402,9 @@ static int build_volumes(struct run *r, struct wl_error *err)
         if (v->type == WL_VOL_EMPTYDIR) {
             if (asprintf(&host, "%s/volumes/%s", r->pod_dir, v->name) < 0)
                 return wl_error_set(err, ENOMEM, "volumes");
-            if (mkdir_p(host) < 0) {
-                int e = errno;
+            if (wl_mkdir_p(host, 0750, err) < 0) {
                 free(host);
-                return wl_error_set(err, e, "emptyDir %s", v->name);
+                return -1;
             }
         } else if (v->type == WL_VOL_HOSTPATH) {
             const char *p = wl_json_str(v->source, "path", NULL);
@@ -554,7 +539,8 @@ static void runner(struct run *r)
         goto out;
     }
     char *dir = NULL;
-    if (asprintf(&dir, "%s/%s", r->pod_dir, r->c->name) < 0 || mkdir_p(dir) < 0 ||
+    if (asprintf(&dir, "%s/%s", r->pod_dir, r->c->name) < 0 ||
+        wl_mkdir_p(dir, 0750, &err) < 0 ||
         asprintf(&log_path, "%s/%u.log", dir, job->restart) < 0) {
         free(dir);
         send_failure(r, "CreateContainerError", "cannot create the log dir");

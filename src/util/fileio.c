@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,5 +121,42 @@ int wl_file_write_atomic(int dirfd, const char *path, const void *data,
     }
     if (fsync_parent(dirfd, path) < 0)
         return wl_error_set(err, errno, "fsync directory of %s", path);
+    return 0;
+}
+
+int wl_mkdir_p(const char *path, unsigned mode, struct wl_error *err)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return wl_error_set(err, ENOMEM, "mkdir %s", path);
+    int r = 0;
+    for (char *p = copy + 1; *p && r == 0; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, (mode_t)mode) < 0 && errno != EEXIST)
+            r = wl_error_set(err, errno, "mkdir %s", copy);
+        *p = '/';
+    }
+    if (r == 0 && mkdir(copy, (mode_t)mode) < 0 && errno != EEXIST)
+        r = wl_error_set(err, errno, "mkdir %s", copy);
+    free(copy);
+    return r;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int r = flag == FTW_DP ? rmdir(path) : unlink(path);
+    return r < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int wl_remove_tree(const char *path, struct wl_error *err)
+{
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 &&
+        errno != ENOENT)
+        return wl_error_set(err, errno, "remove %s", path);
     return 0;
 }

@@ -27,4 +27,12 @@ int wl_file_read(int dirfd, const char *path, size_t max_size,
 int wl_file_write_atomic(int dirfd, const char *path, const void *data,
                          size_t len, unsigned mode, struct wl_error *err);
 
+/* Creates path and its missing parents with mode (like mkdir -p); an
+ * existing directory is fine. */
+int wl_mkdir_p(const char *path, unsigned mode, struct wl_error *err);
+
+/* Removes path and everything under it (like rm -rf), without following
+ * symlinks; a missing path is fine. */
+int wl_remove_tree(const char *path, struct wl_error *err);
+
 #endif
