@@ -9,6 +9,7 @@
 #include "util/cleanup.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #define LEASE_NS "kube-node-lease"
 #define LEASES_PATH "/apis/coordination.k8s.io/v1/namespaces/" LEASE_NS "/leases"
@@ -51,22 +52,6 @@ int wl_node_config_check(const struct wl_node_config *cfg,
                                 cfg->labels[i]);
     }
     return 0;
-}
-
-void wl_time_format(time_t t, char *buf, size_t len)
-{
-    struct tm tm;
-    (void)gmtime_r(&t, &tm);
-    (void)strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-void wl_microtime_format(const struct timespec *ts, char *buf, size_t len)
-{
-    struct tm tm;
-    char sec[32];
-    (void)gmtime_r(&ts->tv_sec, &tm);
-    (void)strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, len, "%s.%06ldZ", sec, ts->tv_nsec / 1000);
 }
 
 void wl_node_init(struct wl_node *node, const struct wl_node_config *cfg,

@@ -105,9 +105,5 @@ json_t *wl_node_build_status(const struct wl_node *node,
 bool wl_node_eval_conditions(struct wl_node *node, const struct wl_sysinfo *si,
                              time_t now);
 
-/* RFC 3339 times as the API uses them: "2006-01-02T15:04:05Z" (Time) and
- * with microseconds (MicroTime). buf holds at least 32 bytes. */
-void wl_time_format(time_t t, char *buf, size_t len);
-void wl_microtime_format(const struct timespec *ts, char *buf, size_t len);
 
 #endif

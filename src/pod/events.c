@@ -8,6 +8,7 @@
 #include "node/node.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/time.h"
 
 void wl_pod_event(struct wl_kube_client *c, const char *node,
                   const json_t *pod, const char *field_path, bool warning,

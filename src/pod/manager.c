@@ -1,5 +1,6 @@
 #include "pod/manager.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,8 +16,10 @@
 #include "pod/backoff.h"
 #include "pod/events.h"
 #include "pod/runner.h"
+#include "pod/runrecord.h"
 #include "pod/spec.h"
 #include "util/cleanup.h"
+#include "util/fileio.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/queue.h"
@@ -434,12 +437,83 @@ static void reject_raw(struct wl_pod_manager *m, const json_t *obj,
     json_decref(patch);
 }
 
+static void term_set(struct term *t, const struct pod *p,
+                     enum wl_exit_kind kind, int exit_code,
+                     const char *message);
+static bool should_restart(const struct pod *p, const struct ctr *c);
+
+static void term_from_record(struct term *t, const struct pod *p,
+                             const struct wl_run_record *rec)
+{
+    term_clear(t);
+    t->started = rec->started_at;
+    t->finished = rec->finished_at;
+    if (!rec->ended) {
+        /* Run by a wasmlet that died (its modules died with it). */
+        t->exit_code = 137;
+        t->reason = "ContainerStatusUnknown";
+        t->message = strdup("The container was running when wasmlet "
+                            "stopped; the run was lost with it");
+        t->finished = time(NULL);
+    } else if (!rec->started) {
+        t->exit_code = 128;
+        t->reason = "StartError";
+        t->message = rec->message ? strdup(rec->message) : NULL;
+    } else {
+        term_set(t, p, rec->kind, rec->exit_code, rec->message);
+    }
+}
+
+/* After a wasmlet restart: what each container did before, from the run
+ * records in the pod's dir (pod/runrecord.h), so that nothing runs twice
+ * and restart counts go on. A run that was going when wasmlet died ended
+ * with it: it counts as a failed run, restarted as the policy says. */
+static void adopt_local(struct wl_pod_manager *m, struct pod *p)
+{
+    size_t n[2] = {p->spec->ninit, p->spec->ncontainers};
+    struct ctr *arr[2] = {p->init, p->ctrs};
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < n[k]; i++) {
+            struct ctr *c = &arr[k][i];
+            _cleanup_free_ char *dir = NULL;
+            struct wl_run_record rec, prev;
+            if (asprintf(&dir, "%s/pods/%s/%s", m->cfg->data_dir, p->uid,
+                         c->spec->name) < 0 ||
+                wl_run_record_last(dir, &rec) <= 0)
+                continue;
+            if (rec.n > c->restarts)
+                c->restarts = rec.n;
+            if (rec.n > 0 && wl_run_record_read(dir, rec.n - 1, &prev)) {
+                term_from_record(&c->prev, p, &prev);
+                c->has_prev = true;
+                wl_run_record_clear(&prev);
+            }
+            term_from_record(&c->last, p, &rec);
+            c->has_last = true;
+            c->state = CTR_TERMINATED;
+            if (!rec.ended)
+                log_warning("container run lost pod=%s/%s container=%s "
+                            "restartCount=%u",
+                            p->spec->namespace_, p->spec->name,
+                            c->spec->name, rec.n);
+            if (should_restart(p, c))
+                c->restart_at = wl_now_s();
+            wl_run_record_clear(&rec);
+        }
+    }
+}
+
 /* Restart counts survive a wasmlet restart through the pod's status. */
 static void adopt_status(struct pod *p)
 {
     const char *phase = wl_json_str(p->obj, "status", "phase", NULL);
     if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))
         p->finished = true; /* never run a finished pod again */
+    time_t started;
+    if (wl_time_parse(wl_json_str(p->obj, "status", "startTime", NULL),
+                      &started) == 0 &&
+        started <= time(NULL))
+        p->start_time = started;
     size_t i;
     json_t *cs;
     json_array_foreach(wl_json_get(p->obj, "status", "containerStatuses", NULL),
@@ -495,8 +569,11 @@ static void pod_added(struct wl_pod_manager *m, json_t *obj)
         wl_error_clear(&err);
         return;
     }
+    adopt_local(m, p);
     if (spec->active_deadline_s > 0)
-        p->deadline = wl_now_s() + (double)spec->active_deadline_s;
+        p->deadline = wl_now_s() + (double)(p->start_time +
+                                            spec->active_deadline_s -
+                                            time(NULL));
     log_info("pod admitted pod=%s/%s uid=%s", spec->namespace_, spec->name,
              spec->uid);
     p->dirty = true;
@@ -553,6 +630,31 @@ static struct ctr *ctr_of(struct pod *p, const struct wl_pod_msg *msg)
     return c->run_id == msg->run_id ? c : NULL;
 }
 
+/* How a run that ended shows in the container's status. */
+static void term_set(struct term *t, const struct pod *p,
+                     enum wl_exit_kind kind, int exit_code,
+                     const char *message)
+{
+    switch (kind) {
+    case WL_EXIT_CODE:
+        t->exit_code = exit_code;
+        t->reason = exit_code == 0 ? "Completed" : "Error";
+        break;
+    case WL_EXIT_TRAP:
+        t->exit_code = 1;
+        t->reason = "Error";
+        t->message = message ? strdup(message) : NULL;
+        break;
+    case WL_EXIT_TIMEOUT:
+    case WL_EXIT_CANCELLED:
+        /* Stopped by us (deletion, deadline): 137, as a SIGKILL'd
+         * container reports. */
+        t->exit_code = 137;
+        t->reason = p->deadline_hit ? "DeadlineExceeded" : "Error";
+        break;
+    }
+}
+
 static bool should_restart(const struct pod *p, const struct ctr *c)
 {
     if (p->deleting || p->gone || p->deadline_hit)
@@ -600,25 +702,8 @@ static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
     c->has_last = true;
     c->last.started = c->started;
     c->last.finished = msg->when;
-    const struct wl_run_result *r = &msg->result;
-    switch (r->kind) {
-    case WL_EXIT_CODE:
-        c->last.exit_code = r->exit_code;
-        c->last.reason = r->exit_code == 0 ? "Completed" : "Error";
-        break;
-    case WL_EXIT_TRAP:
-        c->last.exit_code = 1;
-        c->last.reason = "Error";
-        c->last.message = r->message ? strdup(r->message) : NULL;
-        break;
-    case WL_EXIT_TIMEOUT:
-    case WL_EXIT_CANCELLED:
-        /* Stopped by us (deletion, deadline): 137, as a SIGKILL'd
-         * container reports. */
-        c->last.exit_code = 137;
-        c->last.reason = p->deadline_hit ? "DeadlineExceeded" : "Error";
-        break;
-    }
+    term_set(&c->last, p, msg->result.kind, msg->result.exit_code,
+             msg->result.message);
     c->state = CTR_TERMINATED;
     log_info("container exited pod=%s/%s container=%s exit=%d reason=%s",
              p->spec->namespace_, p->spec->name, c->spec->name,
@@ -752,6 +837,66 @@ static void finish_deletion(struct wl_pod_manager *m, struct pod *p)
     json_decref(opts);
 }
 
+/* Removes a pod's dir (logs, run records, volumes). */
+static void remove_pod_dir(struct wl_pod_manager *m, const char *uid)
+{
+    _cleanup_free_ char *dir = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    if (asprintf(&dir, "%s/pods/%s", m->cfg->data_dir, uid) < 0)
+        return;
+    if (wl_remove_tree(dir, &err) < 0) {
+        log_warning("pod dir: %s", err.msg);
+        wl_error_clear(&err);
+    }
+}
+
+/* At start-up: dirs of pods that were deleted while wasmlet was down. A
+ * pod still bound to this node keeps its dir (its run records). */
+static void sweep_orphans(struct wl_pod_manager *m)
+{
+    _cleanup_free_ char *sel = NULL, *path = NULL, *dir = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    json_t *list = NULL;
+    if (asprintf(&sel, "spec.nodeName=%s", m->cfg->node_name) < 0 ||
+        asprintf(&dir, "%s/pods", m->cfg->data_dir) < 0)
+        return;
+    char *q = wl_kube_query_escape(sel);
+    if (!q || asprintf(&path, "/api/v1/pods?fieldSelector=%s", q) < 0) {
+        free(q);
+        return;
+    }
+    free(q);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    if (wl_kube_request(m->client, "GET", path, NULL, NULL, &list, NULL,
+                        &err) < 0) {
+        log_warning("pod dirs not swept: %s", err.msg);
+        wl_error_clear(&err);
+        closedir(d);
+        return;
+    }
+    json_t *items = json_object_get(list, "items");
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        bool known = false;
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it) {
+            const char *uid = wl_json_str(it, "metadata", "uid", NULL);
+            known |= uid && strcmp(uid, e->d_name) == 0;
+        }
+        if (!known) {
+            log_info("removing the dir of a deleted pod uid=%s", e->d_name);
+            remove_pod_dir(m, e->d_name);
+        }
+    }
+    closedir(d);
+    json_decref(list);
+}
+
 static void reap(struct wl_pod_manager *m)
 {
     struct pod **pp = &m->pods;
@@ -761,6 +906,7 @@ static void reap(struct wl_pod_manager *m)
             *pp = p->next;
             log_info("pod forgotten pod=%s/%s", p->spec->namespace_,
                      p->spec->name);
+            remove_pod_dir(m, p->uid);
             pod_free(p);
             continue;
         }
@@ -791,6 +937,7 @@ static void tick(struct wl_pod_manager *m)
 static void *owner_main(void *arg)
 {
     struct wl_pod_manager *m = arg;
+    sweep_orphans(m);
     while (!atomic_load(&m->stop_owner)) {
         struct wl_pod_msg *msg = wl_queue_pop(m->queue, TICK_MS);
         for (; msg; msg = wl_queue_pop(m->queue, 0)) {

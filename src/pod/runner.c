@@ -11,6 +11,7 @@
 #include "kube/quantity.h"
 #include "pod/events.h"
 #include "pod/expand.h"
+#include "pod/runrecord.h"
 #include "pod/spec.h"
 #include "util/base64.h"
 #include "util/cleanup.h"
@@ -516,7 +517,7 @@ static void runner(struct run *r)
     struct wl_module *module = NULL;
     struct wl_cri_log *log = NULL;
     _cleanup_free_ uint8_t *wasm = NULL;
-    _cleanup_free_ char *log_path = NULL;
+    _cleanup_free_ char *log_path = NULL, *ctr_dir = NULL;
     size_t wasm_len = 0;
 
     if (wl_kube_client_new(cfg->kubeconfig, "wasmlet/" WL_VERSION,
@@ -538,15 +539,12 @@ static void runner(struct run *r)
         send_failure(r, "CreateContainerConfigError", err.msg);
         goto out;
     }
-    char *dir = NULL;
-    if (asprintf(&dir, "%s/%s", r->pod_dir, r->c->name) < 0 ||
-        wl_mkdir_p(dir, 0750, &err) < 0 ||
-        asprintf(&log_path, "%s/%u.log", dir, job->restart) < 0) {
-        free(dir);
+    if (asprintf(&ctr_dir, "%s/%s", r->pod_dir, r->c->name) < 0 ||
+        wl_mkdir_p(ctr_dir, 0750, &err) < 0 ||
+        asprintf(&log_path, "%s/%u.log", ctr_dir, job->restart) < 0) {
         send_failure(r, "CreateContainerError", "cannot create the log dir");
         goto out;
     }
-    free(dir);
     if (wl_file_read(AT_FDCWD, pulled.module_path, WL_MODULE_MAX_BYTES, &wasm,
                      &wasm_len, &err) < 0 ||
         wl_module_compile(cfg->engine, wasm, wasm_len, &module, &err) < 0 ||
@@ -576,7 +574,19 @@ static void runner(struct run *r)
     };
     struct wl_pod_msg *done = msg_new(r, WL_MSG_EXITED);
     struct wl_run_result res = {0};
-    if (wl_run(cfg->engine, module, &spec, &res, &err) < 0) {
+    time_t started_at = time(NULL);
+    int run_rc = wl_run(cfg->engine, module, &spec, &res, &err);
+    /* How the run ended, for a wasmlet that restarts after a crash
+     * (pod/runrecord.h); the log file already says it began. */
+    struct wl_error rec_err = WL_ERROR_INIT;
+    if (wl_run_record_write(ctr_dir, job->restart, run_rc < 0 ? NULL : &res,
+                            err.msg, started_at, time(NULL), &rec_err) < 0) {
+        log_warning("run record pod=%s/%s container=%s: %s",
+                    r->spec->namespace_, r->spec->name, r->c->name,
+                    rec_err.msg);
+        wl_error_clear(&rec_err);
+    }
+    if (run_rc < 0) {
         if (done) {
             done->reason = "RunContainerError";
             done->message = strdup(err.msg);

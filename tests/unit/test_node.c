@@ -4,6 +4,7 @@
 #include "node/node.h"
 #include "test.h"
 #include "util/json.h"
+#include "util/time.h"
 
 static const char *const extra[] = {"team=wasm"};
 static const struct wl_node_config cfg = {
@@ -140,6 +141,19 @@ static void test_time_formats(void)
     struct timespec ts = {1795771925, 123456789};
     wl_microtime_format(&ts, buf, sizeof(buf));
     CHECK_STR(buf, "2026-11-27T09:32:05.123456Z");
+
+    time_t t = 0;
+    CHECK_INT(wl_time_parse("2026-11-27T09:32:05Z", &t), 0);
+    CHECK_INT((long long)t, 1795771925LL);
+    CHECK_INT(wl_time_parse("2026-11-27T09:32:05.5Z", &t), 0);
+    CHECK_INT((long long)t, 1795771925LL);
+    CHECK_INT(wl_time_parse("2026-11-27T10:32:05+01:00", &t), 0);
+    CHECK_INT((long long)t, 1795771925LL);
+    CHECK_INT(wl_time_parse("2026-11-27T09:32:05", &t), -1);
+    CHECK_INT(wl_time_parse("2026-11-27T09:32:05Zjunk", &t), -1);
+    CHECK_INT(wl_time_parse("2026-11-27T09:32:05.Z", &t), -1);
+    CHECK_INT(wl_time_parse("yesterday", &t), -1);
+    CHECK_INT(wl_time_parse(NULL, &t), -1);
 }
 
 static void test_json_depth_limit(void)

@@ -1,0 +1,52 @@
+/* What survives a wasmlet crash about each container run, so that a
+ * restarted wasmlet neither runs a container twice nor forgets one.
+ *
+ * A container's runs live in <pod dir>/<container>/: run n (n is the
+ * restartCount it ran with) has its log n.log, created before the module
+ * starts, and, once it ended, n.exit (JSON, written atomically) saying how.
+ * A wasmlet that restarts and finds n.log without n.exit knows run n was
+ * running when it stopped and was lost with the process.
+ *
+ *     struct wl_run_record rec;
+ *     if (wl_run_record_last(dir, &rec) > 0 && !rec.ended) ... lost run
+ *     wl_run_record_clear(&rec);
+ */
+#ifndef WL_POD_RUNRECORD_H
+#define WL_POD_RUNRECORD_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "runtime/run.h"
+#include "util/error.h"
+
+struct wl_run_record {
+    unsigned n;        /* the run's number (its restartCount) */
+    bool ended;        /* n.exit exists: the fields below are set */
+    bool started;      /* false: the module could not be started at all */
+    enum wl_exit_kind kind;
+    int exit_code;
+    char *message;     /* owned; may be NULL */
+    time_t started_at; /* when the module started */
+    time_t finished_at;
+};
+
+/* Records how run n ended. res NULL: the module could not start (message
+ * says why). */
+int wl_run_record_write(const char *ctr_dir, unsigned n,
+                        const struct wl_run_result *res, const char *message,
+                        time_t started_at, time_t finished_at,
+                        struct wl_error *err);
+
+/* The last run of the container in ctr_dir: returns 1 and fills *ret,
+ * 0 when the container never ran (no dir, no log), -1 on a read error.
+ * An unreadable or corrupt n.exit counts as a lost run (ended false). */
+int wl_run_record_last(const char *ctr_dir, struct wl_run_record *ret);
+
+/* Reads run n's record: returns 1 when n.exit exists and parses, else 0. */
+int wl_run_record_read(const char *ctr_dir, unsigned n,
+                       struct wl_run_record *ret);
+
+void wl_run_record_clear(struct wl_run_record *rec);
+
+#endif

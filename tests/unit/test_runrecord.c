@@ -1,0 +1,116 @@
+/* Run records: what a restarted wasmlet learns about each container. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "pod/runrecord.h"
+#include "test.h"
+#include "util/error.h"
+#include "util/fileio.h"
+
+static char dir[] = "/tmp/wl-runrecord-XXXXXX";
+
+static void touch(unsigned n)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%u.log", dir, n);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+}
+
+static void test_never_ran(void)
+{
+    struct wl_run_record rec;
+    CHECK_INT(wl_run_record_last("/nonexistent/wl-ctr", &rec), 0);
+    CHECK_INT(wl_run_record_last(dir, &rec), 0);
+}
+
+static void test_lost_run_has_log_and_no_exit(void)
+{
+    struct wl_run_record rec;
+    touch(0);
+    CHECK_INT(wl_run_record_last(dir, &rec), 1);
+    CHECK_INT(rec.n, 0);
+    CHECK(!rec.ended);
+    wl_run_record_clear(&rec);
+}
+
+static void test_ended_runs_read_back(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_run_result res = {.kind = WL_EXIT_TRAP, .exit_code = -1,
+                                .message = "wasm trap: unreachable"};
+    CHECK_INT(wl_run_record_write(dir, 0, &res, NULL, 100, 105, &err), 0);
+    touch(1);
+    touch(10); /* numeric order, not text order */
+    touch(9);
+    struct wl_run_result ok = {.kind = WL_EXIT_CODE, .exit_code = 3};
+    CHECK_INT(wl_run_record_write(dir, 10, &ok, NULL, 200, 201, &err), 0);
+
+    struct wl_run_record rec;
+    CHECK_INT(wl_run_record_last(dir, &rec), 1);
+    CHECK_INT(rec.n, 10);
+    CHECK(rec.ended && rec.started);
+    CHECK_INT(rec.kind, WL_EXIT_CODE);
+    CHECK_INT(rec.exit_code, 3);
+    CHECK_INT((long long)rec.started_at, 200);
+    CHECK_INT((long long)rec.finished_at, 201);
+    CHECK(rec.message == NULL);
+    wl_run_record_clear(&rec);
+
+    CHECK_INT(wl_run_record_read(dir, 0, &rec), 1);
+    CHECK_INT(rec.kind, WL_EXIT_TRAP);
+    CHECK_STR(rec.message, "wasm trap: unreachable");
+    wl_run_record_clear(&rec);
+    CHECK_INT(wl_run_record_read(dir, 9, &rec), 0);
+    CHECK(!rec.ended);
+
+    /* could not start: no result, a message */
+    CHECK_INT(wl_run_record_write(dir, 11, NULL, "missing import", 300, 300,
+                                  &err),
+              0);
+    touch(11);
+    CHECK_INT(wl_run_record_last(dir, &rec), 1);
+    CHECK(rec.ended && !rec.started);
+    CHECK_STR(rec.message, "missing import");
+    wl_run_record_clear(&rec);
+    wl_error_clear(&err);
+}
+
+static void test_corrupt_record_counts_as_lost(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    touch(12);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/12.exit", dir);
+    CHECK_INT(wl_file_write_atomic(AT_FDCWD, path, "{\"kind\":", 8, 0600, &err), 0);
+    struct wl_run_record rec;
+    CHECK_INT(wl_run_record_last(dir, &rec), 1);
+    CHECK_INT(rec.n, 12);
+    CHECK(!rec.ended);
+    wl_run_record_clear(&rec);
+    wl_error_clear(&err);
+}
+
+static void cleanup(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    if (wl_remove_tree(dir, &err) < 0)
+        fprintf(stderr, "%s\n", err.msg);
+    wl_error_clear(&err);
+}
+
+static void test_setup(void)
+{
+    CHECK(mkdtemp(dir) != NULL);
+    atexit(cleanup);
+}
+
+WL_TEST_MAIN(WL_T(test_setup), WL_T(test_never_ran),
+             WL_T(test_lost_run_has_log_and_no_exit),
+             WL_T(test_ended_runs_read_back),
+             WL_T(test_corrupt_record_counts_as_lost))
