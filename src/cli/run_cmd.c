@@ -174,6 +174,12 @@ static int parse_opts(int argc, char **argv, struct run_opts *o,
 
 static int report(const char *file, const struct wl_run_result *res)
 {
+    /* The status stays the module's own (as a script expects); the cause
+     * is worth a line, since the module may not say it. */
+    if (res->oom)
+        log_error("module=%s failed after reaching --memory-limit (a "
+                  "memory.grow was refused)",
+                  file);
     switch (res->kind) {
     case WL_EXIT_CODE:
         /* WASI exit codes are 0..255 in practice; keep ours in range. */

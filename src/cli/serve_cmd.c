@@ -56,7 +56,8 @@ static void shutdown_node(struct wl_node *node, const struct wl_config *cfg,
  * rotated, the node (and everything after it) moves to the new client and
  * the old one is freed: *client is the loop's owned client. */
 static void certs_tick(struct wl_certs *certs, struct wl_node *node,
-                       struct wl_kube_client **client)
+                       struct wl_kube_client **client,
+                       const char *kubeconfig, struct wl_kube_creds *creds)
 {
     struct wl_error err = WL_ERROR_INIT;
     struct wl_kube_client *fresh = NULL;
@@ -71,6 +72,14 @@ static void certs_tick(struct wl_certs *certs, struct wl_node *node,
         log_info("api client rebuilt with the rotated client certificate "
                  "node=%s",
                  node->cfg->name);
+        /* The pod manager's threads make their clients from creds. */
+        struct wl_kubeconfig *kc = NULL;
+        if (wl_kubeconfig_load(kubeconfig, NULL, &kc, &err) < 0) {
+            log_warning("reload %s: %s", kubeconfig, err.msg);
+            wl_error_clear(&err);
+        } else {
+            wl_kube_creds_replace(creds, kc);
+        }
     }
 }
 
@@ -81,7 +90,7 @@ static void certs_tick(struct wl_certs *certs, struct wl_node *node,
  * the node is registered, stopped before it is marked NotReady. */
 struct pods {
     const struct wl_config *cfg;
-    const struct wl_kubeconfig *kc;
+    struct wl_kube_creds *creds;
     struct wl_engine *engine;
     struct wl_puller *puller;
     struct wl_pod_manager *manager;
@@ -107,7 +116,7 @@ static int pods_start(struct pods *p, struct wl_error *err)
         wl_puller_new(&pc, &p->puller, err) < 0)
         return -1;
     p->mcfg = (struct wl_pod_manager_config){
-        .kubeconfig = p->kc,
+        .creds = p->creds,
         .node_name = cfg->node_name,
         .node_ip = cfg->node_ip,
         .data_dir = cfg->data_dir,
@@ -169,7 +178,7 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
             wl_error_clear(&err);
             failed = true;
         }
-        certs_tick(certs, node, client);
+        certs_tick(certs, node, client, cfg->kubeconfig, pods->creds);
         /* A failed renewal is retried soon, well inside the Lease's 40 s. */
         wait = failed ? retry : WL_LEASE_RENEW_S;
         retry = failed ? next_retry(retry) : RETRY_MIN_S;
@@ -184,6 +193,7 @@ int wl_cmd_serve(int argc, char **argv)
     struct wl_config cfg;
     struct wl_error err = WL_ERROR_INIT;
     struct wl_kubeconfig *kc = NULL;
+    struct wl_kube_creds *creds = NULL;
     struct wl_kube_client *client = NULL;
     int status = 1;
 
@@ -242,7 +252,12 @@ int wl_cmd_serve(int argc, char **argv)
         }
     }
     if (wl_kubeconfig_load(cfg.kubeconfig, NULL, &kc, &err) < 0 ||
-        wl_kube_client_new(kc, agent, &client, &err) < 0) {
+        wl_kube_creds_new(kc, &creds, &err) < 0) {
+        log_error("%s", err.msg);
+        goto out;
+    }
+    kc = NULL; /* creds' now */
+    if (wl_kube_client_from_creds(creds, agent, &client, NULL, &err) < 0) {
         log_error("%s", err.msg);
         goto out;
     }
@@ -263,7 +278,7 @@ int wl_cmd_serve(int argc, char **argv)
     wl_certs_init(&certs, &ccfg);
     struct wl_node node;
     wl_node_init(&node, &ncfg, client);
-    struct pods pods = {.cfg = &cfg, .kc = kc};
+    struct pods pods = {.cfg = &cfg, .creds = creds};
     status = node_loop(&node, &cfg, &sigs, &certs, &client, &pods);
     wl_node_clear(&node);
     wl_certs_clear(&certs);
@@ -272,6 +287,7 @@ out:
     wl_error_clear(&err);
     wl_kube_client_free(client);
     wl_kubeconfig_free(kc);
+    wl_kube_creds_free(creds);
     wl_config_clear(&cfg);
     return status;
 }

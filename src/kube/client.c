@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,4 +399,62 @@ char *wl_kube_query_escape(const char *s)
     char *copy = strdup(e); /* callers free() it, not curl_free() */
     curl_free(e);
     return copy;
+}
+
+struct wl_kube_creds {
+    pthread_mutex_t lock; /* guards kc */
+    struct wl_kubeconfig *kc;
+    atomic_uint generation;
+};
+
+int wl_kube_creds_new(struct wl_kubeconfig *kc, struct wl_kube_creds **ret,
+                      struct wl_error *err)
+{
+    struct wl_kube_creds *c = calloc(1, sizeof(*c));
+    if (!c)
+        return wl_error_set(err, ENOMEM, "credentials");
+    (void)pthread_mutex_init(&c->lock, NULL);
+    c->kc = kc;
+    atomic_init(&c->generation, 1);
+    *ret = c;
+    return 0;
+}
+
+void wl_kube_creds_free(struct wl_kube_creds *creds)
+{
+    if (!creds)
+        return;
+    wl_kubeconfig_free(creds->kc);
+    (void)pthread_mutex_destroy(&creds->lock);
+    free(creds);
+}
+
+void wl_kube_creds_replace(struct wl_kube_creds *creds,
+                           struct wl_kubeconfig *kc)
+{
+    (void)pthread_mutex_lock(&creds->lock);
+    struct wl_kubeconfig *old = creds->kc;
+    creds->kc = kc;
+    atomic_fetch_add(&creds->generation, 1);
+    (void)pthread_mutex_unlock(&creds->lock);
+    wl_kubeconfig_free(old);
+}
+
+unsigned wl_kube_creds_generation(const struct wl_kube_creds *creds)
+{
+    return atomic_load(&creds->generation);
+}
+
+int wl_kube_client_from_creds(struct wl_kube_creds *creds,
+                              const char *user_agent,
+                              struct wl_kube_client **ret,
+                              unsigned *ret_generation, struct wl_error *err)
+{
+    (void)pthread_mutex_lock(&creds->lock);
+    unsigned gen = atomic_load(&creds->generation);
+    int r = wl_kube_client_new(creds->kc, user_agent, ret, err);
+    (void)pthread_mutex_unlock(&creds->lock);
+    if (r == 0 && ret_generation)
+        *ret_generation = gen;
+    return r;
 }

@@ -33,6 +33,30 @@ int wl_kube_client_new(const struct wl_kubeconfig *kc, const char *user_agent,
 /* Accepts NULL. */
 void wl_kube_client_free(struct wl_kube_client *c);
 
+/* Credentials shared by threads that may change at run time (the client
+ * certificate is rotated): a kubeconfig behind a mutex, and a generation
+ * that moves with each replacement, so a thread holding a long-lived
+ * client knows when to make a new one. Threads only make clients from it;
+ * the kubeconfig itself is never handed out. */
+struct wl_kube_creds;
+
+/* Takes ownership of kc. */
+int wl_kube_creds_new(struct wl_kubeconfig *kc, struct wl_kube_creds **ret,
+                      struct wl_error *err);
+/* Accepts NULL. No client may be in the making. */
+void wl_kube_creds_free(struct wl_kube_creds *creds);
+/* Replaces the kubeconfig (ownership of kc taken); clients made later use
+ * it. */
+void wl_kube_creds_replace(struct wl_kube_creds *creds,
+                           struct wl_kubeconfig *kc);
+unsigned wl_kube_creds_generation(const struct wl_kube_creds *creds);
+/* wl_kube_client_new() with the current kubeconfig; *ret_generation (may
+ * be NULL) says which one. */
+int wl_kube_client_from_creds(struct wl_kube_creds *creds,
+                              const char *user_agent,
+                              struct wl_kube_client **ret,
+                              unsigned *ret_generation, struct wl_error *err);
+
 /* Sends method path (e.g. "GET", "/api/v1/nodes/n1") with body (may be
  * NULL; sent as content_type, default application/json).
  *

@@ -10,6 +10,12 @@
 
 #include "kube/client.h"
 
+/* Builds the Event object (NULL when pod has no namespace/name or memory
+ * ran out). */
+json_t *wl_pod_event_build(const char *node, const json_t *pod,
+                           const char *field_path, bool warning,
+                           const char *reason, const char *message);
+
 /* Posts an Event on pod (a Pod object). field_path (e.g.
  * "spec.containers{main}") may be NULL. */
 void wl_pod_event(struct wl_kube_client *c, const char *node,

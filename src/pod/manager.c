@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include "pod/runner.h"
 #include "pod/runrecord.h"
 #include "pod/spec.h"
+#include "pod/writer.h"
+#include "pod/volumes.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/json.h"
@@ -73,6 +76,16 @@ struct pod {
     time_t start_time;
     double deadline; /* activeDeadlineSeconds, monotonic; 0 none */
     bool deadline_hit;
+    /* configMap/secret/downwardAPI/projected volumes: mounted = the volume
+     * manager has the pod (unmount it when done); wait = not written yet,
+     * so no container starts; message = the last FailedMount. */
+    bool volumes_mounted, volumes_wait;
+    char *volumes_message;
+    /* conditions: status and when it last changed (lastTransitionTime) */
+    struct cond {
+        bool set, value;
+        time_t since;
+    } conds[4];
 };
 
 struct wl_pod_manager {
@@ -80,11 +93,16 @@ struct wl_pod_manager {
     struct wl_queue *queue;
     pthread_t owner, watcher;
     atomic_bool stop_watch;
+    atomic_bool watch_interrupt; /* set with stop_watch, or to renew the
+                                    watch's client */
     atomic_bool stop_owner;
     /* owner-thread state */
+    struct wl_pod_writer *writer; /* status and Events, on its thread */
     struct wl_kube_client *client;
+    unsigned client_gen; /* of cfg->creds, when client was made */
     struct pod *pods;
     unsigned next_run_id;
+    struct wl_volume_manager *volumes; /* its own thread; we only send */
 };
 
 /* ---------------------------------------------------------------- watch */
@@ -103,26 +121,37 @@ static void on_pod_event(void *ud, enum wl_watch_type type, const json_t *obj)
         wl_pod_msg_free(msg);
 }
 
+/* The watch goes on across credential changes: the owner interrupts it
+ * when the client certificate was rotated, and it resumes with a new
+ * client from the same cache (nothing missed or replayed). */
 static void *watch_main(void *arg)
 {
     struct wl_pod_manager *m = arg;
-    struct wl_kube_client *c = NULL;
-    struct wl_error err = WL_ERROR_INIT;
     _cleanup_free_ char *sel = NULL;
 
-    if (asprintf(&sel, "spec.nodeName=%s", m->cfg->node_name) < 0 ||
-        wl_kube_client_new(m->cfg->kubeconfig, "wasmlet/" WL_VERSION, &c,
-                           &err) < 0) {
-        log_error("pod watch: %s", err.msg ? err.msg : "out of memory");
-        wl_error_clear(&err);
+    if (asprintf(&sel, "spec.nodeName=%s", m->cfg->node_name) < 0) {
+        log_error("pod watch: out of memory");
         return NULL;
     }
     struct wl_watch_opts o = {.path = "/api/v1/pods", .field_selector = sel};
     struct wl_watch_cache cache;
     wl_watch_cache_init(&cache, on_pod_event, m);
-    (void)wl_watch_run(c, &o, &cache, &m->stop_watch);
+    while (!atomic_load(&m->stop_watch)) {
+        struct wl_kube_client *c = NULL;
+        struct wl_error err = WL_ERROR_INIT;
+        atomic_store(&m->watch_interrupt, false);
+        if (atomic_load(&m->stop_watch)) /* stopped since the check */
+            break;
+        if (wl_kube_client_from_creds(m->cfg->creds, "wasmlet/" WL_VERSION,
+                                      &c, NULL, &err) < 0) {
+            log_error("pod watch: %s", err.msg);
+            wl_error_clear(&err);
+            break;
+        }
+        (void)wl_watch_run(c, &o, &cache, &m->watch_interrupt);
+        wl_kube_client_free(c);
+    }
     wl_watch_cache_clear(&cache);
-    wl_kube_client_free(c);
     return NULL;
 }
 
@@ -176,6 +205,7 @@ static void pod_free(struct pod *p)
     }
     wl_pod_spec_free(p->spec);
     json_decref(p->obj);
+    free(p->volumes_message);
     free(p->uid);
     free(p);
 }
@@ -294,13 +324,21 @@ static const char *pod_phase(const struct pod *p)
     return running ? "Running" : "Pending";
 }
 
-static json_t *condition(const char *type, bool status, const char *reason)
+/* A pod condition; its lastTransitionTime moves only when its status
+ * changes. */
+static json_t *condition(struct cond *cond, const char *type, bool status,
+                         const char *reason)
 {
-    char now[40];
-    wl_time_format(time(NULL), now, sizeof(now));
+    char since[40];
+    if (!cond->set || cond->value != status) {
+        cond->set = true;
+        cond->value = status;
+        cond->since = time(NULL);
+    }
+    wl_time_format(cond->since, since, sizeof(since));
     json_t *c = json_pack("{s:s, s:s, s:s}", "type", type, "status",
                           status ? "True" : "False", "lastTransitionTime",
-                          now);
+                          since);
     if (c && reason)
         json_object_set_new(c, "reason", json_string(reason));
     return c;
@@ -330,10 +368,12 @@ static json_t *pod_status(struct pod *p, const struct wl_pod_manager_config *cfg
         "{s:s, s:[o, o, o, o], s:s, s:[{s:s}], s:s, s:[{s:s}], s:s, s:o, "
         "s:o}",
         "phase", phase, "conditions",
-        condition("PodScheduled", true, NULL),
-        condition("Initialized", inited, inited ? NULL : "ContainersNotInitialized"),
-        condition("ContainersReady", all_running && !ended, why),
-        condition("Ready", all_running && !ended, why), "hostIP", cfg->node_ip,
+        condition(&p->conds[0], "PodScheduled", true, NULL),
+        condition(&p->conds[1], "Initialized", inited,
+                  inited ? NULL : "ContainersNotInitialized"),
+        condition(&p->conds[2], "ContainersReady", all_running && !ended,
+                  why),
+        condition(&p->conds[3], "Ready", all_running && !ended, why), "hostIP", cfg->node_ip,
         "hostIPs", "ip", cfg->node_ip, "podIP", cfg->node_ip, "podIPs", "ip",
         cfg->node_ip, "startTime", start, "initContainerStatuses", inits,
         "containerStatuses", ctrs);
@@ -346,26 +386,36 @@ static json_t *pod_status(struct pod *p, const struct wl_pod_manager_config *cfg
     return st;
 }
 
+/* Hands status to the writer thread (pod/writer.h), which coalesces and
+ * retries. */
 static void write_status(struct wl_pod_manager *m, struct pod *p,
                          json_t *status)
 {
-    _cleanup_free_ char *path = NULL;
-    struct wl_error err = WL_ERROR_INIT;
-    if (!status || asprintf(&path, "/api/v1/namespaces/%s/pods/%s/status",
-                            p->spec->namespace_, p->spec->name) < 0) {
-        json_decref(status);
+    wl_pod_writer_status(m->writer, p->spec->namespace_, p->spec->name,
+                         p->uid, status);
+    p->dirty = false;
+}
+
+/* An Event from the owner thread, posted by the writer thread. */
+static void owner_event(struct wl_pod_manager *m, const json_t *pod,
+                        const char *field_path, bool warning,
+                        const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void owner_event(struct wl_pod_manager *m, const json_t *pod,
+                        const char *field_path, bool warning,
+                        const char *reason, const char *fmt, ...)
+{
+    char *msg = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
         return;
-    }
-    json_t *patch = json_pack("{s:o}", "status", status);
-    if (wl_kube_request(m->client, "PATCH", path, WL_KUBE_MERGE_PATCH, patch,
-                        NULL, NULL, &err) < 0) {
-        log_warning("pod status pod=%s/%s: %s", p->spec->namespace_,
-                    p->spec->name, err.msg);
-        wl_error_clear(&err);
-    } else {
-        p->dirty = false;
-    }
-    json_decref(patch);
+    wl_pod_writer_event(m->writer,
+                        wl_pod_event_build(m->cfg->node_name, pod, field_path,
+                                           warning, reason, msg));
+    free(msg);
 }
 
 /* ---------------------------------------------------------------- actions */
@@ -407,7 +457,7 @@ static void reject(struct wl_pod_manager *m, struct pod *p, const char *reason,
     p->rejected = true;
     log_warning("pod rejected pod=%s/%s reason=%s: %s", p->spec->namespace_,
                 p->spec->name, reason, message);
-    wl_pod_event(m->client, m->cfg->node_name, p->obj, NULL, true, reason,
+    owner_event(m, p->obj, NULL, true, reason,
                  "%s", message);
     json_t *st = json_pack("{s:s, s:s, s:s}", "phase", "Failed", "reason",
                            reason, "message", message);
@@ -420,25 +470,18 @@ static void reject_raw(struct wl_pod_manager *m, const json_t *obj,
 {
     const char *ns = wl_json_str(obj, "metadata", "namespace", NULL);
     const char *name = wl_json_str(obj, "metadata", "name", NULL);
-    _cleanup_free_ char *path = NULL;
-    struct wl_error err = WL_ERROR_INIT;
-    if (!ns || !name ||
-        asprintf(&path, "/api/v1/namespaces/%s/pods/%s/status", ns, name) < 0)
+    const char *uid = wl_json_str(obj, "metadata", "uid", NULL);
+    if (!ns || !name)
         return;
     log_warning("pod rejected pod=%s/%s: %s", ns, name, message);
-    wl_pod_event(m->client, m->cfg->node_name, obj, NULL, true,
-                 "UnsupportedPodSpec", "%s", message);
-    json_t *patch = json_pack("{s:{s:s, s:s, s:s}}", "status", "phase",
-                              "Failed", "reason", "UnsupportedPodSpec",
-                              "message", message);
-    (void)wl_kube_request(m->client, "PATCH", path, WL_KUBE_MERGE_PATCH, patch,
-                          NULL, NULL, &err);
-    wl_error_clear(&err);
-    json_decref(patch);
+    owner_event(m, obj, NULL, true, "UnsupportedPodSpec", "%s", message);
+    json_t *st = json_pack("{s:s, s:s, s:s}", "phase", "Failed", "reason",
+                           "UnsupportedPodSpec", "message", message);
+    wl_pod_writer_status(m->writer, ns, name, uid ? uid : name, st);
 }
 
 static void term_set(struct term *t, const struct pod *p,
-                     enum wl_exit_kind kind, int exit_code,
+                     enum wl_exit_kind kind, int exit_code, bool oom,
                      const char *message);
 static bool should_restart(const struct pod *p, const struct ctr *c);
 
@@ -460,7 +503,7 @@ static void term_from_record(struct term *t, const struct pod *p,
         t->reason = "StartError";
         t->message = rec->message ? strdup(rec->message) : NULL;
     } else {
-        term_set(t, p, rec->kind, rec->exit_code, rec->message);
+        term_set(t, p, rec->kind, rec->exit_code, rec->oom, rec->message);
     }
 }
 
@@ -509,6 +552,26 @@ static void adopt_status(struct pod *p)
     const char *phase = wl_json_str(p->obj, "status", "phase", NULL);
     if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))
         p->finished = true; /* never run a finished pod again */
+    /* Conditions keep the times they already have (PodScheduled is the
+     * scheduler's). */
+    static const char *const cond_types[] = {"PodScheduled", "Initialized",
+                                             "ContainersReady", "Ready"};
+    size_t ci;
+    json_t *cj;
+    json_array_foreach(wl_json_get(p->obj, "status", "conditions", NULL), ci,
+                       cj) {
+        const char *type = wl_json_str(cj, "type", NULL);
+        const char *status = wl_json_str(cj, "status", NULL);
+        time_t since;
+        for (size_t k = 0; type && k < 4; k++)
+            if (strcmp(type, cond_types[k]) == 0 &&
+                wl_time_parse(wl_json_str(cj, "lastTransitionTime", NULL),
+                              &since) == 0)
+                p->conds[k] = (struct cond){
+                    .set = true,
+                    .value = status && !strcmp(status, "True"),
+                    .since = since};
+    }
     time_t started;
     if (wl_time_parse(wl_json_str(p->obj, "status", "startTime", NULL),
                       &started) == 0 &&
@@ -524,6 +587,53 @@ static void adopt_status(struct pod *p)
                 p->ctrs[k].restarts = (unsigned)json_integer_value(
                     json_object_get(cs, "restartCount"));
     }
+}
+
+/* ---------------------------------------------------------------- volumes */
+
+/* Hands the volume manager a copy of the pod to write (or write again);
+ * its answer comes back as WL_MSG_VOLUMES. */
+static void volumes_request(struct wl_pod_manager *m, struct pod *p)
+{
+    if (wl_volume_manager_mount(m->volumes, json_deep_copy(p->obj)) < 0)
+        log_warning("volume mount request pod=%s/%s: volume manager "
+                    "unavailable",
+                    p->spec->namespace_, p->spec->name);
+    p->volumes_mounted = true;
+}
+
+/* The pod is finished or gone: its volumes can go. */
+static void volumes_release(struct wl_pod_manager *m, struct pod *p)
+{
+    if (!p->volumes_mounted)
+        return;
+    p->volumes_mounted = false;
+    if (wl_volume_manager_unmount(m->volumes, p->uid) < 0)
+        log_warning("volume unmount request pod=%s/%s: volume manager "
+                    "unavailable",
+                    p->spec->namespace_, p->spec->name);
+}
+
+static void on_volumes_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
+{
+    struct pod *p = pod_find(m, msg->uid);
+    if (!p || !p->volumes_mounted)
+        return; /* an answer for a pod we let go */
+    free(p->volumes_message);
+    p->volumes_message = msg->ok ? NULL : TAKE_PTR(msg->message);
+    if (msg->ok && p->volumes_wait) {
+        /* Once written, a later failure (a ConfigMap deleted) leaves the
+         * running pod alone, as the kubelet does. */
+        p->volumes_wait = false;
+        log_info("volumes ready pod=%s/%s", p->spec->namespace_,
+                 p->spec->name);
+    }
+}
+
+/* json_equal, with two absent values equal. */
+static bool same_json(const json_t *a, const json_t *b)
+{
+    return (!a && !b) || (a && b && json_equal((json_t *)a, (json_t *)b));
 }
 
 static void pod_added(struct wl_pod_manager *m, json_t *obj)
@@ -576,6 +686,10 @@ static void pod_added(struct wl_pod_manager *m, json_t *obj)
                                             time(NULL));
     log_info("pod admitted pod=%s/%s uid=%s", spec->namespace_, spec->name,
              spec->uid);
+    if (wl_volumes_needed(spec)) {
+        p->volumes_wait = true;
+        volumes_request(m, p);
+    }
     p->dirty = true;
 }
 
@@ -605,8 +719,16 @@ static void on_pod_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
         pod_added(m, msg->obj);
         return;
     }
+    /* downwardAPI files show labels and annotations: write them again. */
+    bool relabel =
+        !same_json(wl_json_get(p->obj, "metadata", "labels", NULL),
+                   wl_json_get(msg->obj, "metadata", "labels", NULL)) ||
+        !same_json(wl_json_get(p->obj, "metadata", "annotations", NULL),
+                   wl_json_get(msg->obj, "metadata", "annotations", NULL));
     json_decref(p->obj);
     p->obj = json_incref(msg->obj);
+    if (relabel && p->volumes_mounted)
+        volumes_request(m, p);
     if (wl_json_get(msg->obj, "metadata", "deletionTimestamp", NULL) &&
         !p->deleting) {
         p->deleting = true;
@@ -614,7 +736,7 @@ static void on_pod_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
                  p->spec->name);
         for (size_t i = 0; i < p->spec->ncontainers; i++)
             if (p->ctrs[i].live)
-                wl_pod_event(m->client, m->cfg->node_name, p->obj, NULL,
+                owner_event(m, p->obj, NULL,
                              false, "Killing", "Stopping container %s",
                              p->ctrs[i].spec->name);
         cancel_all(p);
@@ -632,9 +754,18 @@ static struct ctr *ctr_of(struct pod *p, const struct wl_pod_msg *msg)
 
 /* How a run that ended shows in the container's status. */
 static void term_set(struct term *t, const struct pod *p,
-                     enum wl_exit_kind kind, int exit_code,
+                     enum wl_exit_kind kind, int exit_code, bool oom,
                      const char *message)
 {
+    /* The module failed after a memory.grow past limits.memory was
+     * refused (runtime/memory.c): what the kubelet reports for a
+     * container the kernel OOM-killed at its cgroup limit. */
+    if (oom && kind != WL_EXIT_CANCELLED && kind != WL_EXIT_TIMEOUT) {
+        t->exit_code = 137;
+        t->reason = "OOMKilled";
+        t->message = message ? strdup(message) : NULL;
+        return;
+    }
     switch (kind) {
     case WL_EXIT_CODE:
         t->exit_code = exit_code;
@@ -703,7 +834,7 @@ static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
     c->last.started = c->started;
     c->last.finished = msg->when;
     term_set(&c->last, p, msg->result.kind, msg->result.exit_code,
-             msg->result.message);
+             msg->result.oom, msg->result.message);
     c->state = CTR_TERMINATED;
     log_info("container exited pod=%s/%s container=%s exit=%d reason=%s",
              p->spec->namespace_, p->spec->name, c->spec->name,
@@ -721,7 +852,7 @@ static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
                      (long long)(d / 1000), c->spec->name, p->spec->name);
             free(c->wait_message);
             c->wait_message = strdup(msg_buf);
-            wl_pod_event(m->client, m->cfg->node_name, p->obj, fp, true,
+            owner_event(m, p->obj, fp, true,
                          "BackOff", "Back-off restarting failed container %s "
                                     "in pod %s",
                          c->spec->name, p->spec->name);
@@ -731,6 +862,10 @@ static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
 
 static void on_runner_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
 {
+    if (msg->kind == WL_MSG_VOLUMES) {
+        on_volumes_msg(m, msg);
+        return;
+    }
     struct pod *p = pod_find(m, msg->uid);
     struct ctr *c = p ? ctr_of(p, msg) : NULL;
     if (!c)
@@ -746,9 +881,9 @@ static void on_runner_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
         snprintf(fp, sizeof(fp), "%s{%s}",
                  c->is_init ? "spec.initContainers" : "spec.containers",
                  c->spec->name);
-        wl_pod_event(m->client, m->cfg->node_name, p->obj, fp, false,
+        owner_event(m, p->obj, fp, false,
                      "Created", "Created container %s", c->spec->name);
-        wl_pod_event(m->client, m->cfg->node_name, p->obj, fp, false,
+        owner_event(m, p->obj, fp, false,
                      "Started", "Started container %s", c->spec->name);
         return;
     }
@@ -760,17 +895,21 @@ static void on_runner_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
 static void pod_step(struct wl_pod_manager *m, struct pod *p)
 {
     double now = wl_now_s();
+    if (p->rejected || p->finished || p->gone)
+        volumes_release(m, p); /* the kubelet unmounts terminated pods */
     if (p->rejected || p->finished || p->deleting || p->gone)
         return;
     if (p->deadline && now >= p->deadline && !p->deadline_hit) {
         p->deadline_hit = true;
         p->dirty = true;
-        wl_pod_event(m->client, m->cfg->node_name, p->obj, NULL, true,
+        owner_event(m, p->obj, NULL, true,
                      "DeadlineExceeded", "Pod was active on the node longer "
                                          "than the specified deadline");
         cancel_all(p);
         return;
     }
+    if (p->volumes_wait)
+        return; /* no container before its volumes are written */
     for (size_t i = 0; i < p->spec->ninit; i++) {
         struct ctr *c = &p->init[i];
         if (c->state == CTR_TERMINATED && c->last.exit_code == 0)
@@ -799,7 +938,7 @@ static void pod_step(struct wl_pod_manager *m, struct pod *p)
             ctr_set_waiting(c, "ImagePullBackOff", buf);
             c->pull_failed_at = 0;
             p->dirty = true;
-            wl_pod_event(m->client, m->cfg->node_name, p->obj, NULL, false,
+            owner_event(m, p->obj, NULL, false,
                          "BackOff", "Back-off pulling image \"%s\"",
                          c->spec->image);
         }
@@ -906,6 +1045,7 @@ static void reap(struct wl_pod_manager *m)
             *pp = p->next;
             log_info("pod forgotten pod=%s/%s", p->spec->namespace_,
                      p->spec->name);
+            volumes_release(m, p); /* before the pod dir goes */
             remove_pod_dir(m, p->uid);
             pod_free(p);
             continue;
@@ -914,8 +1054,29 @@ static void reap(struct wl_pod_manager *m)
     }
 }
 
+/* After a client certificate rotation: new clients for the owner and the
+ * watch (runners make theirs per run). */
+static void renew_clients(struct wl_pod_manager *m)
+{
+    if (wl_kube_creds_generation(m->cfg->creds) == m->client_gen)
+        return;
+    struct wl_kube_client *c = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    if (wl_kube_client_from_creds(m->cfg->creds, "wasmlet/" WL_VERSION, &c,
+                                  &m->client_gen, &err) < 0) {
+        log_warning("pod manager: %s", err.msg);
+        wl_error_clear(&err);
+        return;
+    }
+    wl_kube_client_free(m->client);
+    m->client = c;
+    atomic_store(&m->watch_interrupt, true);
+    log_info("pod manager clients renewed with the rotated credentials");
+}
+
 static void tick(struct wl_pod_manager *m)
 {
+    renew_clients(m);
     for (struct pod *p = m->pods; p; p = p->next) {
         if (p->deleting && !p->gone && !pod_has_live(p)) {
             finish_deletion(m, p);
@@ -978,31 +1139,37 @@ int wl_pod_manager_start(const struct wl_pod_manager_config *cfg,
         return wl_error_set(err, ENOMEM, "pod manager");
     m->cfg = cfg;
     atomic_init(&m->stop_watch, false);
+    atomic_init(&m->watch_interrupt, false);
     atomic_init(&m->stop_owner, false);
     m->queue = wl_queue_new(wl_pod_msg_free);
-    if (!m->queue ||
-        wl_kube_client_new(cfg->kubeconfig, "wasmlet/" WL_VERSION, &m->client,
-                           err) < 0) {
-        wl_queue_free(m->queue);
-        free(m);
-        return err->msg ? -1 : wl_error_set(err, ENOMEM, "pod manager");
+    if (!m->queue) {
+        wl_error_set(err, ENOMEM, "pod manager");
+        goto fail;
     }
+    if (wl_kube_client_from_creds(cfg->creds, "wasmlet/" WL_VERSION,
+                                  &m->client, &m->client_gen, err) < 0 ||
+        wl_pod_writer_start(cfg->creds, &m->writer, err) < 0 ||
+        wl_volume_manager_start(cfg, m->queue, &m->volumes, err) < 0)
+        goto fail;
     if (pthread_create(&m->owner, NULL, owner_main, m) != 0) {
-        wl_kube_client_free(m->client);
-        wl_queue_free(m->queue);
-        free(m);
-        return wl_error_set(err, EAGAIN, "pod manager thread");
+        wl_error_set(err, EAGAIN, "pod manager thread");
+        goto fail;
     }
     if (pthread_create(&m->watcher, NULL, watch_main, m) != 0) {
         atomic_store(&m->stop_owner, true);
         (void)pthread_join(m->owner, NULL);
-        wl_kube_client_free(m->client);
-        wl_queue_free(m->queue);
-        free(m);
-        return wl_error_set(err, EAGAIN, "pod watch thread");
+        wl_error_set(err, EAGAIN, "pod watch thread");
+        goto fail;
     }
     *ret = m;
     return 0;
+fail:
+    wl_volume_manager_stop(m->volumes);
+    wl_pod_writer_stop(m->writer);
+    wl_kube_client_free(m->client);
+    wl_queue_free(m->queue);
+    free(m);
+    return -1;
 }
 
 void wl_pod_manager_stop(struct wl_pod_manager *m)
@@ -1010,9 +1177,14 @@ void wl_pod_manager_stop(struct wl_pod_manager *m)
     if (!m)
         return;
     atomic_store(&m->stop_watch, true);
+    atomic_store(&m->watch_interrupt, true);
     (void)pthread_join(m->watcher, NULL);
     atomic_store(&m->stop_owner, true);
     (void)pthread_join(m->owner, NULL);
+    /* After the owner: it is the only one sending requests. Volumes stay
+     * on disk for the next start. */
+    wl_volume_manager_stop(m->volumes);
+    wl_pod_writer_stop(m->writer); /* flushes the owner's last statuses */
     while (m->pods) {
         struct pod *p = m->pods;
         m->pods = p->next;

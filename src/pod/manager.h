@@ -15,13 +15,15 @@
 
 #include <stddef.h>
 
-#include "kube/kubeconfig.h"
+#include "kube/client.h"
 #include "oci/puller.h"
 #include "runtime/engine.h"
 #include "util/error.h"
 
 struct wl_pod_manager_config {
-    const struct wl_kubeconfig *kubeconfig; /* each thread makes a client */
+    /* each thread makes its clients from these; they change when the
+     * client certificate is rotated */
+    struct wl_kube_creds *creds;
     const char *node_name;
     const char *node_ip;
     const char *data_dir; /* pods/<uid>/ holds logs and volumes */

@@ -13,6 +13,7 @@
 #include "pod/expand.h"
 #include "pod/runrecord.h"
 #include "pod/spec.h"
+#include "runtime/module_cache.h"
 #include "util/base64.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
@@ -384,6 +385,91 @@ static const struct wl_volume *find_volume(const struct wl_pod_spec *s,
     return NULL;
 }
 
+/* hostPath.type as the kubelet checks it. WASI preopens only directories,
+ * so the file-like types cannot be mounted at all. */
+static int hostpath_check(const struct wl_volume *v, const char *path,
+                          struct wl_error *err)
+{
+    static const char *const file_types[] = {"FileOrCreate", "File",
+                                             "Socket", "CharDevice",
+                                             "BlockDevice"};
+    const char *type = wl_json_str(v->source, "type", NULL);
+    struct stat st;
+    if (!type || !*type)
+        return 0; /* no check */
+    for (size_t i = 0; i < WL_ARRAY_SIZE(file_types); i++)
+        if (!strcmp(type, file_types[i]))
+            return wl_error_set(err, 0, "volume \"%s\": hostPath type %s is "
+                                        "not supported: WASI can only "
+                                        "preopen directories",
+                                v->name, type);
+    bool create = !strcmp(type, "DirectoryOrCreate");
+    if (!create && strcmp(type, "Directory") != 0)
+        return wl_error_set(err, 0, "volume \"%s\": hostPath type \"%s\" "
+                                    "is not valid",
+                            v->name, type);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    if (create && errno == ENOENT) {
+        if (wl_mkdir_p(path, 0755, err) < 0)
+            return wl_error_prefix(err, "volume \"%s\"", v->name);
+        return chmod(path, 0755) < 0
+                   ? wl_error_set(err, errno, "volume \"%s\": chmod %s",
+                                  v->name, path)
+                   : 0;
+    }
+    return wl_error_set(err, 0, "volume \"%s\": hostPath type check "
+                                "failed: %s is not a directory",
+                        v->name, path);
+}
+
+/* The host directory behind a volume, malloc'd in *ret; read_only set for
+ * the kinds the kubelet mounts read-only. */
+static int volume_host(struct run *r, const struct wl_volume *v, char **ret,
+                       bool *read_only, struct wl_error *err)
+{
+    struct stat st;
+    char *host = NULL;
+    switch (v->type) {
+    case WL_VOL_HOSTPATH: {
+        const char *p = wl_json_str(v->source, "path", NULL);
+        if (!p)
+            return wl_error_set(err, 0, "hostPath %s: no path", v->name);
+        if (hostpath_check(v, p, err) < 0)
+            return -1;
+        return (*ret = strdup(p)) ? 0 : wl_error_set(err, ENOMEM, "volumes");
+    }
+    case WL_VOL_EMPTYDIR:
+    case WL_VOL_CONFIGMAP:
+    case WL_VOL_SECRET:
+    case WL_VOL_DOWNWARDAPI:
+    case WL_VOL_PROJECTED:
+        break;
+    default:
+        return wl_error_set(err, 0, "volume \"%s\": %s volumes are not "
+                                    "supported yet by wasmlet",
+                            v->name, v->type_name);
+    }
+    if (asprintf(&host, "%s/volumes/%s", r->pod_dir, v->name) < 0)
+        return wl_error_set(err, ENOMEM, "volumes");
+    if (v->type == WL_VOL_EMPTYDIR) {
+        if (wl_mkdir_p(host, 0750, err) < 0) {
+            free(host);
+            return -1;
+        }
+    } else {
+        /* Written by the volume manager before any container starts. */
+        *read_only = true;
+        if (stat(host, &st) < 0 || !S_ISDIR(st.st_mode)) {
+            free(host);
+            return wl_error_set(err, 0, "volume \"%s\": not mounted yet",
+                                v->name);
+        }
+    }
+    *ret = host;
+    return 0;
+}
+
 static int build_volumes(struct run *r, struct wl_error *err)
 {
     const struct wl_container *c = r->c;
@@ -394,31 +480,18 @@ static int build_volumes(struct run *r, struct wl_error *err)
         const struct wl_volume_mount *vm = &c->mounts[i];
         const struct wl_volume *v = find_volume(r->spec, vm->name);
         char *host = NULL;
+        bool read_only = vm->read_only;
         if (!v)
             return wl_error_set(err, 0, "volume \"%s\" not found", vm->name);
         if (vm->sub_path)
             return wl_error_set(err, 0, "volumeMount %s: subPath is not "
                                         "supported yet by wasmlet",
                                 vm->name);
-        if (v->type == WL_VOL_EMPTYDIR) {
-            if (asprintf(&host, "%s/volumes/%s", r->pod_dir, v->name) < 0)
-                return wl_error_set(err, ENOMEM, "volumes");
-            if (wl_mkdir_p(host, 0750, err) < 0) {
-                free(host);
-                return -1;
-            }
-        } else if (v->type == WL_VOL_HOSTPATH) {
-            const char *p = wl_json_str(v->source, "path", NULL);
-            if (!p || !(host = strdup(p)))
-                return wl_error_set(err, 0, "hostPath %s: no path", v->name);
-        } else {
-            return wl_error_set(err, 0, "volume \"%s\": %s volumes are not "
-                                        "supported yet by wasmlet",
-                                v->name, v->type_name);
-        }
+        if (volume_host(r, v, &host, &read_only, err) < 0)
+            return -1;
         r->preopens[r->npreopens++] = (struct wl_preopen){
             .host_path = host, .guest_path = vm->mount_path,
-            .read_only = vm->read_only};
+            .read_only = read_only};
     }
     return 0;
 }
@@ -508,6 +581,26 @@ static int do_pull(struct run *r, struct wl_pull_result *res,
 
 /* ---- the run ---- */
 
+/* The compiled module, from the engine's memory, the on-disk cache under
+ * <data_dir>/modules/compiled, or a compile (see runtime/module_cache.h). */
+static int load_module(struct run *r, const struct wl_pull_result *pulled,
+                       struct wl_module **ret, struct wl_error *err)
+{
+    const struct wl_pod_manager_config *cfg = r->job->cfg;
+    _cleanup_free_ char *cache_dir = NULL;
+    enum wl_module_source how;
+
+    if (asprintf(&cache_dir, "%s/modules/compiled", cfg->data_dir) < 0)
+        return wl_error_set(err, ENOMEM, "load module");
+    if (wl_module_load(cfg->engine, cache_dir, pulled->module_digest,
+                       pulled->module_path, ret, &how, err) < 0)
+        return -1;
+    log_info("module loaded pod=%s/%s container=%s digest=%s source=%s",
+             r->spec->namespace_, r->spec->name, r->c->name,
+             pulled->module_digest, wl_module_source_name(how));
+    return 0;
+}
+
 static void runner(struct run *r)
 {
     struct wl_runner_job *job = r->job;
@@ -516,12 +609,10 @@ static void runner(struct run *r)
     struct wl_pull_result pulled = {0};
     struct wl_module *module = NULL;
     struct wl_cri_log *log = NULL;
-    _cleanup_free_ uint8_t *wasm = NULL;
     _cleanup_free_ char *log_path = NULL, *ctr_dir = NULL;
-    size_t wasm_len = 0;
 
-    if (wl_kube_client_new(cfg->kubeconfig, "wasmlet/" WL_VERSION,
-                           &r->client, &err) < 0) {
+    if (wl_kube_client_from_creds(cfg->creds, "wasmlet/" WL_VERSION,
+                                  &r->client, NULL, &err) < 0) {
         send_failure(r, "CreateContainerError", err.msg);
         goto out;
     }
@@ -545,9 +636,7 @@ static void runner(struct run *r)
         send_failure(r, "CreateContainerError", "cannot create the log dir");
         goto out;
     }
-    if (wl_file_read(AT_FDCWD, pulled.module_path, WL_MODULE_MAX_BYTES, &wasm,
-                     &wasm_len, &err) < 0 ||
-        wl_module_compile(cfg->engine, wasm, wasm_len, &module, &err) < 0 ||
+    if (load_module(r, &pulled, &module, &err) < 0 ||
         wl_cri_log_open(log_path, &log, &err) < 0) {
         wl_pod_event(r->client, cfg->node_name, job->pod, r->field_path, true,
                      "Failed", "Error: %s", err.msg);

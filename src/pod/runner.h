@@ -17,6 +17,7 @@ enum wl_pod_msg_kind {
     WL_MSG_POD,     /* a watch event */
     WL_MSG_STARTED, /* a runner started its module */
     WL_MSG_EXITED,  /* a runner is done (ran, or could not start) */
+    WL_MSG_VOLUMES, /* the volume manager wrote a pod's volumes, or not */
 };
 
 struct wl_pod_msg {
@@ -24,8 +25,9 @@ struct wl_pod_msg {
     /* WL_MSG_POD */
     int watch_type; /* enum wl_watch_type */
     json_t *obj;
-    /* WL_MSG_STARTED / WL_MSG_EXITED */
+    /* WL_MSG_STARTED / WL_MSG_EXITED / WL_MSG_VOLUMES */
     char *uid;
+    bool ok; /* VOLUMES: every volume written; else message says why */
     bool is_init;
     size_t index;
     unsigned run_id;

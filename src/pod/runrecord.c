@@ -38,6 +38,8 @@ int wl_run_record_write(const char *ctr_dir, unsigned n,
                           (json_int_t)finished_at);
     if (j && msg)
         json_object_set_new(j, "message", json_string(msg));
+    if (j && res && res->oom)
+        json_object_set_new(j, "oom", json_true());
     if (!j || !(text = json_dumps(j, JSON_COMPACT)) ||
         asprintf(&path, "%s/%u.exit", ctr_dir, n) < 0) {
         json_decref(j);
@@ -85,6 +87,7 @@ int wl_run_record_read(const char *ctr_dir, unsigned n,
     ret->ended = true;
     ret->started = json_is_true(json_object_get(j, "started"));
     ret->exit_code = (int)json_integer_value(code);
+    ret->oom = json_is_true(json_object_get(j, "oom"));
     ret->started_at = (time_t)json_integer_value(json_object_get(j, "startedAt"));
     ret->finished_at =
         (time_t)json_integer_value(json_object_get(j, "finishedAt"));

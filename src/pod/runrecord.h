@@ -26,6 +26,7 @@ struct wl_run_record {
     bool started;      /* false: the module could not be started at all */
     enum wl_exit_kind kind;
     int exit_code;
+    bool oom;          /* a memory.grow past the limit was refused */
     char *message;     /* owned; may be NULL */
     time_t started_at; /* when the module started */
     time_t finished_at;

@@ -843,6 +843,34 @@ static int admit_container(const struct wl_container *c, const char *kind,
     return 0;
 }
 
+/* Projected sources the volume manager writes; the others
+ * (clusterTrustBundle, podCertificate, ...) are refused by name. */
+static int admit_projected(const struct wl_volume *v, const char **ret_reason,
+                           struct wl_error *err)
+{
+    static const char *const known[] = {"configMap", "secret", "downwardAPI",
+                                        "serviceAccountToken"};
+    size_t i;
+    json_t *src;
+    json_array_foreach(json_object_get(v->source, "sources"), i, src) {
+        const char *key;
+        json_t *val;
+        json_object_foreach(src, key, val) {
+            bool ok = json_is_null(val);
+            for (size_t k = 0; !ok && k < WL_ARRAY_SIZE(known); k++)
+                ok = strcmp(key, known[k]) == 0;
+            if (ok)
+                continue;
+            wl_error_set(err, 0,
+                         "volume \"%s\": projected source %s "
+                         "(sources[%zu]) is not supported by wasmlet",
+                         v->name, key, i);
+            return unsupported(ret_reason);
+        }
+    }
+    return 0;
+}
+
 int wl_pod_admit(const struct wl_pod_spec *s, size_t running_pods,
                  long max_pods, const char **ret_reason, struct wl_error *err)
 {
@@ -878,6 +906,9 @@ int wl_pod_admit(const struct wl_pod_spec *s, size_t running_pods,
             0)
             return -1;
     for (size_t i = 0; i < s->nvolumes; i++) {
+        if (s->volumes[i].type == WL_VOL_PROJECTED &&
+            admit_projected(&s->volumes[i], ret_reason, err) < 0)
+            return -1;
         if (s->volumes[i].type != WL_VOL_UNSUPPORTED)
             continue;
         wl_error_set(err, 0,

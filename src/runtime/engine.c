@@ -22,8 +22,21 @@
 #endif
 #include "util/cleanup.h"
 
+/* Every setting below that changes generated code, for the compiled-module
+ * cache key (module_cache.c): a change here must change this string, so
+ * cached code compiled under other settings is never loaded. */
+#define WL_ENGINE_SETTINGS_BASE                                                \
+    "epoch_interruption=1 host_memory=1 memory_init_cow=0"
+#if WL_TSAN
+#define WL_ENGINE_SETTINGS                                                     \
+    WL_ENGINE_SETTINGS_BASE " parallel_compilation=0 signals_based_traps=0"
+#else
+#define WL_ENGINE_SETTINGS WL_ENGINE_SETTINGS_BASE
+#endif
+
 struct wl_engine {
     wasm_engine_t *engine;
+    struct wl_module_cache *cache;
     pthread_t ticker;
     bool ticker_started;
     atomic_bool stop; /* written by wl_engine_free, read by the ticker */
@@ -53,6 +66,14 @@ int wl_engine_new(struct wl_engine **ret, struct wl_error *err)
         return wl_error_set(err, ENOMEM, "create engine config");
     }
     wasmtime_config_epoch_interruption_set(config, true);
+    /* Linear memories are ours so that a refused grow is seen (OOMKilled,
+     * see memory.c). */
+    wl_memory_creator_install(config);
+    /* Copy-on-write memory images work only on wasmtime's own mmap
+     * memories: with a memory creator wasmtime 39 panics ("memory_image is
+     * Some only for mmap-based memories") unless it is off. Data segments
+     * are then copied in at instantiation. */
+    wasmtime_config_memory_init_cow_set(config, false);
 #if WL_TSAN
     /* ThreadSanitizer cannot see the synchronisation inside wasmtime's
      * uninstrumented Rust, so its compile threads show up as races; with
@@ -68,6 +89,10 @@ int wl_engine_new(struct wl_engine **ret, struct wl_error *err)
     if (!e->engine) {
         free(e);
         return wl_error_set(err, 0, "create wasmtime engine");
+    }
+    if (wl_module_cache_new(&e->cache, err) < 0) {
+        wl_engine_free(e);
+        return -1;
     }
     atomic_init(&e->stop, false);
     int r = pthread_create(&e->ticker, NULL, ticker_main, e);
@@ -88,12 +113,20 @@ void wl_engine_free(struct wl_engine *e)
         atomic_store(&e->stop, true);
         (void)pthread_join(e->ticker, NULL);
     }
+    wl_module_cache_free(e->cache);
     if (e->engine)
         wasm_engine_delete(e->engine);
     free(e);
 }
 
 const char *wl_engine_wasmtime_version(void) { return WASMTIME_VERSION; }
+
+const char *wl_engine_settings(void) { return WL_ENGINE_SETTINGS; }
+
+struct wl_module_cache *wl_engine_module_cache(struct wl_engine *engine)
+{
+    return engine->cache;
+}
 
 wasm_engine_t *wl_engine_raw(struct wl_engine *engine)
 {
@@ -111,8 +144,9 @@ int wl_error_from_wasmtime(struct wl_error *err, wasmtime_error_t *error,
     return -1;
 }
 
-int wl_module_compile(struct wl_engine *engine, const uint8_t *wasm,
-                      size_t len, struct wl_module **ret, struct wl_error *err)
+int wl_module_compile_raw(struct wl_engine *engine, const uint8_t *wasm,
+                          size_t len, wasmtime_module_t **ret,
+                          struct wl_error *err)
 {
     static const uint8_t magic[4] = {0x00, 'a', 's', 'm'};
 
@@ -126,15 +160,30 @@ int wl_module_compile(struct wl_engine *engine, const uint8_t *wasm,
         wasmtime_module_new(engine->engine, wasm, len, &module);
     if (error)
         return wl_error_from_wasmtime(err, error, "compile");
+    *ret = module;
+    return 0;
+}
 
+int wl_module_wrap(wasmtime_module_t *module, struct wl_module **ret,
+                   struct wl_error *err)
+{
     struct wl_module *m = malloc(sizeof(*m));
     if (!m) {
         wasmtime_module_delete(module);
-        return wl_error_set(err, ENOMEM, "compile");
+        return wl_error_set(err, ENOMEM, "load module");
     }
     m->module = module;
     *ret = m;
     return 0;
+}
+
+int wl_module_compile(struct wl_engine *engine, const uint8_t *wasm,
+                      size_t len, struct wl_module **ret, struct wl_error *err)
+{
+    wasmtime_module_t *module = NULL;
+    if (wl_module_compile_raw(engine, wasm, len, &module, err) < 0)
+        return -1;
+    return wl_module_wrap(module, ret, err);
 }
 
 void wl_module_free(struct wl_module *m)

@@ -2,6 +2,8 @@
 #ifndef WL_RUNTIME_ENGINE_INTERNAL_H
 #define WL_RUNTIME_ENGINE_INTERNAL_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <wasmtime.h>
 
 #include "runtime/engine.h"
@@ -11,6 +13,42 @@ struct wl_module {
 };
 
 wasm_engine_t *wl_engine_raw(struct wl_engine *engine);
+
+/* The engine settings that change generated code, as a string for the
+ * compiled-module cache key. */
+const char *wl_engine_settings(void);
+
+/* The engine's compiled-module cache (module_cache.c), made with the
+ * engine and freed by wl_engine_free. */
+struct wl_module_cache;
+struct wl_module_cache *wl_engine_module_cache(struct wl_engine *engine);
+int wl_module_cache_new(struct wl_module_cache **ret, struct wl_error *err);
+/* Drops every cached module (clones handed out stay valid). Accepts NULL. */
+void wl_module_cache_free(struct wl_module_cache *cache);
+
+/* A run's memory limit as the memories made for it see it (memory.c). */
+struct wl_memory_limit {
+    uint64_t bytes;   /* 0: none */
+    bool hit;         /* a memory (its start or a grow) was refused */
+    uint64_t refused; /* the size that was refused, in bytes */
+};
+
+/* Makes config's engine create linear memories through memory.c. */
+void wl_memory_creator_install(wasm_config_t *config);
+
+/* Memories created on this thread until wl_memory_limit_leave() enforce
+ * limit (which must outlive them: it lives as long as their store). */
+void wl_memory_limit_enter(struct wl_memory_limit *limit);
+void wl_memory_limit_leave(void);
+
+/* wl_module_compile without the wrapper: *ret is a new wasmtime module. */
+int wl_module_compile_raw(struct wl_engine *engine, const uint8_t *wasm,
+                          size_t len, wasmtime_module_t **ret,
+                          struct wl_error *err);
+
+/* Wraps module (taken: deleted on failure) into a struct wl_module. */
+int wl_module_wrap(wasmtime_module_t *module, struct wl_module **ret,
+                   struct wl_error *err);
 
 /* Moves wasmtime's message for error into err (prefixed by what) and
  * deletes error. Returns -1. */

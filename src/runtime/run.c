@@ -1,6 +1,7 @@
 #include "runtime/run.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "runtime/engine_internal.h"
 #include "util/cleanup.h"
+
 
 /* State the epoch-deadline callback reads and writes. Owned by wl_run's
  * stack frame; only the thread running the module touches it. */
@@ -168,6 +170,46 @@ static void result_from_call(struct run_ctx *ctx, wasmtime_error_t *error,
     wasm_byte_vec_delete(&msg);
 }
 
+/* Whether the run ended in failure: a trap, or a non-zero exit (an
+ * allocator that got NULL usually reports it and exits). A timeout or a
+ * cancel is our doing, never the module running out of memory. */
+static bool run_failed(const struct wl_run_result *r)
+{
+    return r->kind == WL_EXIT_TRAP ||
+           (r->kind == WL_EXIT_CODE && r->exit_code != 0);
+}
+
+/* Instantiation failed. A module whose declared minimum memory is over
+ * the limit fails here; say so in our words rather than wasmtime's. Takes
+ * error and trap. */
+static void instantiate_error(struct wl_error *err,
+                              const struct wl_memory_limit *limit,
+                              wasmtime_error_t *error, wasm_trap_t *trap)
+{
+    wasm_byte_vec_t msg;
+
+    if (error)
+        wasmtime_error_message(error, &msg);
+    else
+        wasm_trap_message(trap, &msg);
+    if (error)
+        wasmtime_error_delete(error);
+    if (trap)
+        wasm_trap_delete(trap);
+    if (limit->hit) {
+        wl_error_set(err, 0,
+                     "instantiate: the module needs %llu bytes of linear "
+                     "memory to start, over its memory limit of %llu bytes",
+                     (unsigned long long)limit->refused,
+                     (unsigned long long)limit->bytes);
+    } else {
+        char *m = message_of(&msg);
+        wl_error_set(err, 0, "instantiate: %s", m ? m : "failed");
+        free(m);
+    }
+    wasm_byte_vec_delete(&msg);
+}
+
 int wl_run(struct wl_engine *engine, const struct wl_module *module,
            const struct wl_run_spec *spec, struct wl_run_result *ret,
            struct wl_error *err)
@@ -177,6 +219,9 @@ int wl_run(struct wl_engine *engine, const struct wl_module *module,
                                         : 0,
         .cancel = spec->cancel,
         .stopped = WL_EXIT_CODE,
+    };
+    struct wl_memory_limit limit = {
+        .bytes = spec->memory_limit > 0 ? (uint64_t)spec->memory_limit : 0,
     };
     wasmtime_store_t *store = NULL;
     wasmtime_linker_t *linker = NULL;
@@ -194,8 +239,6 @@ int wl_run(struct wl_engine *engine, const struct wl_module *module,
         return wl_error_set(err, ENOMEM, "create store");
     }
     wasmtime_context_t *context = wasmtime_store_context(store);
-    if (spec->memory_limit > 0)
-        wasmtime_store_limiter(store, spec->memory_limit, -1, -1, -1, -1);
     /* Deadline one tick ahead; the callback re-arms it every tick. */
     wasmtime_context_set_epoch_deadline(context, 1);
     wasmtime_store_epoch_deadline_callback(store, on_epoch, &ctx, NULL);
@@ -216,20 +259,36 @@ int wl_run(struct wl_engine *engine, const struct wl_module *module,
         wl_error_from_wasmtime(err, error, "define wasi");
         goto out;
     }
-    error = wasmtime_linker_module(linker, context, "", 0, module->module);
-    if (error) {
-        wl_error_from_wasmtime(err, error, "instantiate");
+    /* The limit is not wasmtime_store_limiter's: that one refuses a grow
+     * without telling anyone. Our memories (memory.c) refuse it and record
+     * that they did in limit, which lives as long as the store. */
+    wasmtime_instance_t instance;
+    wl_memory_limit_enter(&limit);
+    error = wasmtime_linker_instantiate(linker, context, module->module,
+                                        &instance, &trap);
+    wl_memory_limit_leave();
+    if (error || trap) {
+        instantiate_error(err, &limit, error, trap);
         goto out;
     }
-    wasmtime_func_t start;
-    error = wasmtime_linker_get_default(linker, context, "", 0, &start);
-    if (error) {
-        wl_error_from_wasmtime(err, error, "find _start");
+    wasmtime_extern_t start;
+    bool found =
+        wasmtime_instance_export_get(context, &instance, "_start", 6, &start);
+    if (!found || start.kind != WASMTIME_EXTERN_FUNC) {
+        if (found)
+            wasmtime_extern_delete(&start);
+        wl_error_set(err, 0, "find _start: the module exports no _start "
+                             "function (not a WASI command)");
         goto out;
     }
 
-    error = wasmtime_func_call(context, &start, NULL, 0, NULL, 0, &trap);
+    error = wasmtime_func_call(context, &start.of.func, NULL, 0, NULL, 0,
+                               &trap);
+    wasmtime_extern_delete(&start);
     result_from_call(&ctx, error, trap, ret);
+    /* OOMKilled: it failed after a grow past its limit was refused. One
+     * that handled the refusal and exited 0 did not fail. */
+    ret->oom = limit.hit && run_failed(ret);
     r = 0;
 
 out:

@@ -49,6 +49,11 @@ struct wl_run_result {
     enum wl_exit_kind kind;
     int exit_code; /* WL_EXIT_CODE only */
     char *message; /* owned; the trap or stop reason, NULL for WL_EXIT_CODE */
+    /* The module failed (trapped or exited non-zero) with its linear memory
+     * at memory_limit: the pod manager reports it as OOMKilled (137), as
+     * the kernel's OOM killer would end a container at its cgroup limit.
+     * Only with a memory_limit, never for a timeout or a cancel. */
+    bool oom;
 };
 
 /* Instantiates module with WASI as spec says and runs its _start export.

@@ -216,6 +216,9 @@ def test_client_certificate_is_rotated_while_running(cluster, certs_node, sh,
     out = w.output()
     assert "reusing client certificate" in out
     assert "api client rebuilt" in out
+    # the pod manager's threads move to the new certificate too
+    wait_for("pod manager renewed",
+             lambda: "pod manager clients renewed" in w.output(), timeout=5)
 
     # Requested as the node itself and approved by the controller-manager
     # (selfnodeclient), not by us.

@@ -240,6 +240,38 @@ def test_env_from_every_source(cluster, node, images):
     delete(cluster, "envmissing")
 
 
+def test_memory_hog_over_its_limit_is_oom_killed(cluster, node, images):
+    create(cluster, pod("oom", images["memhog"],
+                        resources={"limits": {"memory": "16Mi"}}))
+    p = phase(cluster, "oom", "Failed")
+    term = cstatus(p)["state"]["terminated"]
+    assert term["reason"] == "OOMKilled", term
+    assert term["exitCode"] == 137
+    # under a limit it can live with, the same module is fine
+    create(cluster, pod("notoom", images["memhog"], args=["4"],
+                        resources={"limits": {"memory": "16Mi"}}))
+    p = phase(cluster, "notoom", "Succeeded")
+    assert cstatus(p)["state"]["terminated"]["reason"] == "Completed"
+    delete(cluster, "oom")
+    delete(cluster, "notoom")
+
+
+def test_restart_uses_the_compiled_module_cache(cluster, node, images):
+    create(cluster, pod("cached", images["exit_code"], args=["3"],
+                        restart="OnFailure"))
+    wait_for("a restart", lambda: (lambda p: p and p["status"].get(
+        "containerStatuses") and cstatus(p)["restartCount"] >= 1)(
+        get(cluster, "cached")), timeout=40)
+    uid = get(cluster, "cached")["metadata"]["uid"]
+    loads = [ln for ln in node.output().splitlines()
+             if "module loaded" in ln and "pod=default/cached " in ln]
+    assert len(loads) >= 2, loads
+    assert all("source=compiled" not in ln for ln in loads[1:]), loads
+    assert list((node.data_dir / "modules" / "compiled").glob("*.cwasm"))
+    assert uid
+    delete(cluster, "cached")
+
+
 def test_delete_running_loop_returns_promptly(cluster, node, images):
     create(cluster, pod("spin", images["loop"], restart="Always"))
     phase(cluster, "spin", "Running")

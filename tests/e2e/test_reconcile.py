@@ -78,6 +78,7 @@ def test_kill_9_with_20_pods_then_restart_reconciles_each(cluster, wasmlet,
         assert runs(wasmlet, p) == [0], name
 
     assert wasmlet.stop(signal.SIGKILL) == -signal.SIGKILL
+    mark = len(wasmlet.output())
     wasmlet.start()
     wasmlet.ready()
 
@@ -117,6 +118,11 @@ def test_kill_9_with_20_pods_then_restart_reconciles_each(cluster, wasmlet,
             log = (wasmlet.data_dir / "pods" / p["metadata"]["uid"] /
                    "main" / "0.log").read_text()
             assert log.count("hello from wasm") == 1, log
+    # the restarted daemon loaded the compiled module from its disk cache
+    # and compiled nothing
+    again = wasmlet.output()[mark:]
+    assert "source=disk" in again, again[-3000:]
+    assert "source=compiled" not in again
     # the uids did not change: the same pods, adopted
     assert {n: p["metadata"]["uid"] for n, p in before.items()} == \
         {n: p["metadata"]["uid"] for n, p in after.items()}
@@ -163,3 +169,11 @@ def test_100_pods_created_at_once_all_succeed(cluster, wasmlet, images):
     cluster.kubectl("delete", "pods", "-l", "many=yes", "--wait=false")
     wait_for("100 pods deleted", lambda: not pods_by_name(
         cluster, "many=yes"), timeout=120, interval=1)
+    # statuses go through the coalescing writer: a short-lived pod costs
+    # at most 4 status writes (issue: benchmarks, churn)
+    assert wasmlet.stop(signal.SIGTERM) == 0
+    line = next(ln for ln in wasmlet.output().splitlines()
+                if "pod writer stats" in ln)
+    stats = dict(kv.split("=") for kv in line.split() if "=" in kv)
+    written = int(stats["written"])
+    assert 100 <= written <= 400, line

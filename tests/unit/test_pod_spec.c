@@ -476,6 +476,22 @@ static void test_pod_admit_rejects_unsupported_volume_types(void)
                     "volume \"nfs\": nfs volumes are not supported by wasmlet");
 }
 
+static void test_pod_admit_rejects_unsupported_projected_sources(void)
+{
+    expect_rejected("\"volumes\":[{\"name\":\"p\",\"projected\":{"
+                    "\"sources\":[{\"configMap\":{\"name\":\"x\"}},"
+                    "{\"clusterTrustBundle\":{\"signerName\":\"s\","
+                    "\"path\":\"b\"}}]}}],",
+                    "UnsupportedPodSpec",
+                    "volume \"p\": projected source clusterTrustBundle "
+                    "(sources[1]) is not supported by wasmlet");
+    expect_rejected("\"volumes\":[{\"name\":\"q\",\"projected\":{"
+                    "\"sources\":[{\"podCertificate\":{}}]}}],",
+                    "UnsupportedPodSpec",
+                    "volume \"q\": projected source podCertificate "
+                    "(sources[0]) is not supported by wasmlet");
+}
+
 static void test_pod_admit_accepts_every_supported_volume_type(void)
 {
     struct wl_error err = WL_ERROR_INIT;
@@ -485,7 +501,11 @@ static void test_pod_admit_accepts_every_supported_volume_type(void)
         "{\"name\":\"b\",\"configMap\":{\"name\":\"x\"}},"
         "{\"name\":\"c\",\"secret\":{\"secretName\":\"x\"}},"
         "{\"name\":\"d\",\"hostPath\":{\"path\":\"/tmp\"}},"
-        "{\"name\":\"e\",\"projected\":{\"sources\":[]}},"
+        "{\"name\":\"e\",\"projected\":{\"sources\":["
+        "{\"configMap\":{\"name\":\"kube-root-ca.crt\"}},"
+        "{\"secret\":{\"name\":\"s\"}},"
+        "{\"downwardAPI\":{\"items\":[]}},"
+        "{\"serviceAccountToken\":{\"path\":\"token\"}}]}},"
         "{\"name\":\"f\",\"downwardAPI\":{\"items\":[]}}],",
         &err);
     if (!s)
@@ -818,6 +838,7 @@ WL_TEST_MAIN(WL_T(test_pod_spec_decodes_realistic_pod_metadata),
              WL_T(test_pod_admit_rejects_privileged),
              WL_T(test_pod_admit_rejects_host_port),
              WL_T(test_pod_admit_rejects_unsupported_volume_types),
+             WL_T(test_pod_admit_rejects_unsupported_projected_sources),
              WL_T(test_pod_admit_accepts_every_supported_volume_type),
              WL_T(test_pod_admit_rejects_over_max_pods),
              WL_T(test_pod_spec_rejects_malformed_objects),

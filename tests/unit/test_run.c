@@ -1,11 +1,15 @@
 /* The runtime against real modules from tests/wasm and the real wasmtime. */
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "oci/store.h"
 #include "runtime/engine.h"
+#include "runtime/module_cache.h"
 #include "runtime/run.h"
 #include "test.h"
 #include "util/fileio.h"
@@ -228,6 +232,322 @@ static void test_compile_rejects_non_wasm_clearly(void)
     wl_error_clear(&err);
 }
 
+static void test_run_memory_limit_hit_and_failed_is_oom(void)
+{
+    const char *argv[] = {"memhog", "64"};
+    struct wl_run_spec spec = {.argv = argv, .argc = 2,
+                               .memory_limit = 16 << 20};
+    struct wl_run_result res;
+    struct wl_error err = WL_ERROR_INIT;
+    CHECK_INT(run("memhog", &spec, &res, &err), 0);
+    CHECK_INT(res.kind, WL_EXIT_CODE);
+    CHECK_INT(res.exit_code, 1);
+    CHECK(res.oom);
+}
+
+static void test_run_within_memory_limit_is_not_oom(void)
+{
+    const char *argv[] = {"memhog", "8"};
+    struct wl_run_spec spec = {.argv = argv, .argc = 2,
+                               .memory_limit = 128 << 20};
+    struct wl_run_result res;
+    struct wl_error err = WL_ERROR_INIT;
+    CHECK_INT(run("memhog", &spec, &res, &err), 0);
+    CHECK_INT(res.exit_code, 0);
+    CHECK(!res.oom);
+
+    /* No limit at all: never OOM. */
+    spec.memory_limit = 0;
+    CHECK_INT(run("memhog", &spec, &res, &err), 0);
+    CHECK_INT(res.exit_code, 0);
+    CHECK(!res.oom);
+}
+
+static void test_run_plain_trap_under_limit_is_not_oom(void)
+{
+    const char *argv[] = {"trap"};
+    struct wl_run_spec spec = {.argv = argv, .argc = 1,
+                               .memory_limit = 16 << 20};
+    struct wl_run_result res;
+    struct wl_error err = WL_ERROR_INIT;
+    CHECK_INT(run("trap", &spec, &res, &err), 0);
+    CHECK_INT(res.kind, WL_EXIT_TRAP);
+    CHECK(!res.oom);
+    wl_run_result_clear(&res);
+}
+
+static void test_run_initial_memory_over_limit_is_an_error(void)
+{
+    const char *argv[] = {"hello"};
+    struct wl_run_spec spec = {.argv = argv, .argc = 1,
+                               .memory_limit = 64 << 10};
+    struct wl_run_result res;
+    struct wl_error err = WL_ERROR_INIT;
+    CHECK_INT(run("hello", &spec, &res, &err), -1);
+    CHECK_CONTAINS(err.msg, "over its memory limit of 65536 bytes");
+    wl_error_clear(&err);
+}
+
+/* ---- compiled-module cache ---- */
+
+static char cache_dir[300];
+
+static void wasm_path(const char *name, char *buf, size_t len)
+{
+    const char *dir = getenv("WL_TEST_WASM_DIR");
+    snprintf(buf, len, "%s/%s.wasm", dir ? dir : ".", name);
+}
+
+static void digest_of_file(const char *path, char *digest)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    digest[0] = '\0';
+    if (wl_file_read(AT_FDCWD, path, 64 << 20, &data, &len, &err) < 0) {
+        wl_error_clear(&err);
+        return;
+    }
+    wl_digest_of(data, len, digest);
+    free(data);
+}
+
+/* The one .cwasm file in cache_dir, into buf; false if not exactly one. */
+static bool the_cwasm(char *buf, size_t len)
+{
+    DIR *d = opendir(cache_dir);
+    int n = 0;
+    if (!d)
+        return false;
+    for (struct dirent *de; (de = readdir(d));) {
+        size_t l = strlen(de->d_name);
+        if (l > 6 && strcmp(de->d_name + l - 6, ".cwasm") == 0) {
+            snprintf(buf, len, "%s/%s", cache_dir, de->d_name);
+            n++;
+        }
+    }
+    closedir(d);
+    return n == 1;
+}
+
+static int load_cached(struct wl_engine *e, const char *name,
+                       struct wl_module **m, enum wl_module_source *how)
+{
+    char path[512], digest[80];
+    struct wl_error err = WL_ERROR_INIT;
+    wasm_path(name, path, sizeof(path));
+    digest_of_file(path, digest);
+    int r = wl_module_load(e, cache_dir, digest, path, m, how, &err);
+    if (r < 0)
+        fprintf(stderr, "  load %s: %s\n", name, err.msg);
+    wl_error_clear(&err);
+    return r;
+}
+
+static int run_module(struct wl_engine *e, struct wl_module *m)
+{
+    const char *argv[] = {"hello.wasm"};
+    struct wl_run_spec spec = {.argv = argv, .argc = 1,
+                               .stdout_path = out_path,
+                               .stderr_path = err_path};
+    struct wl_run_result res;
+    struct wl_error err = WL_ERROR_INIT;
+    if (wl_run(e, m, &spec, &res, &err) < 0) {
+        wl_error_clear(&err);
+        return -1;
+    }
+    int code = res.kind == WL_EXIT_CODE ? res.exit_code : -1;
+    wl_run_result_clear(&res);
+    return code;
+}
+
+static void test_module_load_compiles_then_memory_then_disk(void)
+{
+    struct wl_engine *e1 = NULL, *e2 = NULL;
+    struct wl_module *m1 = NULL, *m2 = NULL, *m3 = NULL;
+    enum wl_module_source how;
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_module_cache_stats st;
+    char cwasm[600];
+
+    CHECK_INT(wl_engine_new(&e1, &err), 0);
+    CHECK_INT(load_cached(e1, "hello", &m1, &how), 0);
+    CHECK_INT(how, WL_MODULE_COMPILED);
+    CHECK(the_cwasm(cwasm, sizeof(cwasm)));
+    struct stat sb;
+    CHECK_INT(stat(cwasm, &sb), 0);
+    CHECK_INT(sb.st_mode & 0777, 0600);
+
+    /* Same engine: memory. */
+    CHECK_INT(load_cached(e1, "hello", &m2, &how), 0);
+    CHECK_INT(how, WL_MODULE_MEMORY);
+    wl_module_cache_stats(e1, &st);
+    CHECK_INT(st.compiles, 1);
+    CHECK_INT(st.memory_hits, 1);
+
+    /* A fresh engine (a restarted daemon): disk, and it runs. */
+    CHECK_INT(wl_engine_new(&e2, &err), 0);
+    CHECK_INT(load_cached(e2, "hello", &m3, &how), 0);
+    CHECK_INT(how, WL_MODULE_DISK);
+    CHECK_INT(run_module(e2, m3), 0);
+    wl_module_cache_stats(e2, &st);
+    CHECK_INT(st.compiles, 0);
+    CHECK_INT(st.disk_hits, 1);
+
+    /* A module outlives the engine's cache entry: free the clones last. */
+    wl_module_free(m1);
+    CHECK_INT(run_module(e1, m2), 0);
+    wl_module_free(m2);
+    wl_module_free(m3);
+    wl_engine_free(e1);
+    wl_engine_free(e2);
+}
+
+/* Run after the test above: its .cwasm is there to damage. */
+static void check_damaged_cache_recompiles(const char *what, bool cut)
+{
+    struct wl_engine *e = NULL;
+    struct wl_module *m = NULL;
+    enum wl_module_source how;
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_module_cache_stats st;
+    char cwasm[600];
+
+    CHECK(the_cwasm(cwasm, sizeof(cwasm)));
+    if (cut) {
+        struct stat sb;
+        CHECK_INT(stat(cwasm, &sb), 0);
+        CHECK_INT(truncate(cwasm, sb.st_size / 2), 0);
+    } else {
+        const char garbage[] = "this is not a compiled module at all";
+        CHECK_INT(wl_file_write_atomic(AT_FDCWD, cwasm, garbage,
+                                       sizeof(garbage), 0600, &err),
+                  0);
+    }
+    CHECK_INT(wl_engine_new(&e, &err), 0);
+    CHECK_INT(load_cached(e, "hello", &m, &how), 0);
+    CHECK_INT(how, WL_MODULE_COMPILED);
+    CHECK_INT(run_module(e, m), 0);
+    wl_module_cache_stats(e, &st);
+    CHECK_INT(st.disk_rejected, 1);
+    CHECK_INT(st.compiles, 1);
+    wl_module_free(m);
+    wl_engine_free(e);
+
+    /* The rewritten file is good again. */
+    CHECK_INT(wl_engine_new(&e, &err), 0);
+    CHECK_INT(load_cached(e, "hello", &m, &how), 0);
+    CHECK_INT(how, WL_MODULE_DISK);
+    wl_module_free(m);
+    wl_engine_free(e);
+    (void)what;
+}
+
+static void test_module_load_truncated_cache_file_is_recompiled(void)
+{
+    check_damaged_cache_recompiles("truncated", true);
+}
+
+static void test_module_load_garbage_cache_file_is_recompiled(void)
+{
+    check_damaged_cache_recompiles("garbage", false);
+}
+
+static void test_module_load_different_digest_is_different_entry(void)
+{
+    struct wl_engine *e = NULL;
+    struct wl_module *a = NULL, *b = NULL;
+    enum wl_module_source how;
+    struct wl_error err = WL_ERROR_INIT;
+    CHECK_INT(wl_engine_new(&e, &err), 0);
+    CHECK_INT(load_cached(e, "hello", &a, &how), 0);
+    CHECK_INT(how, WL_MODULE_DISK);
+    CHECK_INT(load_cached(e, "exit_code", &b, &how), 0);
+    CHECK_INT(how, WL_MODULE_COMPILED);
+    wl_module_free(a);
+    wl_module_free(b);
+    wl_engine_free(e);
+}
+
+static void test_module_load_rejects_bad_digest_and_missing_file(void)
+{
+    struct wl_engine *e = NULL;
+    struct wl_module *m = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    CHECK_INT(wl_engine_new(&e, &err), 0);
+    CHECK_INT(wl_module_load(e, cache_dir, "sha256:../../etc", "/x", &m, NULL,
+                             &err),
+              -1);
+    CHECK_CONTAINS(err.msg, "malformed digest");
+    wl_error_clear(&err);
+    const char *d = "sha256:00000000000000000000000000000000"
+                    "00000000000000000000000000000000";
+    CHECK_INT(wl_module_load(e, cache_dir, d, "/nonexistent.wasm", &m, NULL,
+                             &err),
+              -1);
+    CHECK_CONTAINS(err.msg, "/nonexistent.wasm");
+    wl_error_clear(&err);
+    /* A failed load is not remembered: the next one tries again. */
+    CHECK_INT(wl_module_load(e, cache_dir, d, "/nonexistent.wasm", &m, NULL,
+                             &err),
+              -1);
+    wl_error_clear(&err);
+    wl_engine_free(e);
+}
+
+struct loader {
+    struct wl_engine *engine;
+    const char *digest;
+    const char *path;
+    pthread_barrier_t *start;
+    int rc;
+};
+
+static void *loader_main(void *arg)
+{
+    struct loader *l = arg;
+    struct wl_module *m = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    (void)pthread_barrier_wait(l->start);
+    l->rc = wl_module_load(l->engine, NULL, l->digest, l->path, &m, NULL, &err);
+    wl_error_clear(&err);
+    wl_module_free(m);
+    return NULL;
+}
+
+static void test_module_load_concurrent_loads_compile_once(void)
+{
+    enum { N = 8 };
+    struct wl_engine *e = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    char path[512], digest[80];
+    pthread_t threads[N];
+    struct loader loaders[N];
+    pthread_barrier_t start;
+    struct wl_module_cache_stats st;
+
+    wasm_path("loop", path, sizeof(path));
+    digest_of_file(path, digest);
+    CHECK_INT(wl_engine_new(&e, &err), 0);
+    CHECK_INT(pthread_barrier_init(&start, NULL, N), 0);
+    for (int i = 0; i < N; i++) {
+        loaders[i] = (struct loader){.engine = e, .digest = digest,
+                                     .path = path, .start = &start, .rc = -2};
+        CHECK_INT(pthread_create(&threads[i], NULL, loader_main, &loaders[i]),
+                  0);
+    }
+    for (int i = 0; i < N; i++)
+        (void)pthread_join(threads[i], NULL);
+    (void)pthread_barrier_destroy(&start);
+    for (int i = 0; i < N; i++)
+        CHECK_INT(loaders[i].rc, 0);
+    wl_module_cache_stats(e, &st);
+    CHECK_INT(st.compiles, 1);
+    CHECK_INT(st.memory_hits, N - 1);
+    CHECK_INT(st.disk_hits, 0);
+    wl_engine_free(e);
+}
+
 static void test_setup(void)
 {
     struct wl_error err = WL_ERROR_INIT;
@@ -237,6 +557,7 @@ static void test_setup(void)
     }
     snprintf(out_path, sizeof(out_path), "%s/stdout", tmp);
     snprintf(err_path, sizeof(err_path), "%s/stderr", tmp);
+    snprintf(cache_dir, sizeof(cache_dir), "%s/cache/compiled", tmp);
 }
 
 static void test_teardown(void)
@@ -256,4 +577,14 @@ WL_TEST_MAIN(WL_T(test_setup), WL_T(test_run_passes_args_and_env),
              WL_T(test_run_preopen_reads_and_writes_only_there),
              WL_T(test_run_missing_preopen_dir_is_an_error),
              WL_T(test_compile_rejects_non_wasm_clearly),
+             WL_T(test_run_memory_limit_hit_and_failed_is_oom),
+             WL_T(test_run_within_memory_limit_is_not_oom),
+             WL_T(test_run_plain_trap_under_limit_is_not_oom),
+             WL_T(test_run_initial_memory_over_limit_is_an_error),
+             WL_T(test_module_load_compiles_then_memory_then_disk),
+             WL_T(test_module_load_truncated_cache_file_is_recompiled),
+             WL_T(test_module_load_garbage_cache_file_is_recompiled),
+             WL_T(test_module_load_different_digest_is_different_entry),
+             WL_T(test_module_load_rejects_bad_digest_and_missing_file),
+             WL_T(test_module_load_concurrent_loads_compile_once),
              WL_T(test_teardown))

@@ -48,7 +48,8 @@ static void test_ended_runs_read_back(void)
     touch(1);
     touch(10); /* numeric order, not text order */
     touch(9);
-    struct wl_run_result ok = {.kind = WL_EXIT_CODE, .exit_code = 3};
+    struct wl_run_result ok = {.kind = WL_EXIT_CODE, .exit_code = 3,
+                               .oom = true};
     CHECK_INT(wl_run_record_write(dir, 10, &ok, NULL, 200, 201, &err), 0);
 
     struct wl_run_record rec;
@@ -57,6 +58,7 @@ static void test_ended_runs_read_back(void)
     CHECK(rec.ended && rec.started);
     CHECK_INT(rec.kind, WL_EXIT_CODE);
     CHECK_INT(rec.exit_code, 3);
+    CHECK(rec.oom);
     CHECK_INT((long long)rec.started_at, 200);
     CHECK_INT((long long)rec.finished_at, 201);
     CHECK(rec.message == NULL);
@@ -64,6 +66,7 @@ static void test_ended_runs_read_back(void)
 
     CHECK_INT(wl_run_record_read(dir, 0, &rec), 1);
     CHECK_INT(rec.kind, WL_EXIT_TRAP);
+    CHECK(!rec.oom);
     CHECK_STR(rec.message, "wasm trap: unreachable");
     wl_run_record_clear(&rec);
     CHECK_INT(wl_run_record_read(dir, 9, &rec), 0);
