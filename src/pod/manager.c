@@ -693,12 +693,13 @@ static void pod_added(struct wl_pod_manager *m, json_t *obj)
     p->dirty = true;
 }
 
-static void cancel_all(struct pod *p)
+/* Stops every module of p (at once, also one asleep in poll_oneoff). */
+static void cancel_all(struct wl_pod_manager *m, struct pod *p)
 {
     for (size_t i = 0; i < p->spec->ninit; i++)
-        atomic_store(p->init[i].cancel, true);
+        wl_run_cancel(m->cfg->engine, p->init[i].cancel);
     for (size_t i = 0; i < p->spec->ncontainers; i++) {
-        atomic_store(p->ctrs[i].cancel, true);
+        wl_run_cancel(m->cfg->engine, p->ctrs[i].cancel);
         p->ctrs[i].restart_at = 0;
     }
 }
@@ -711,7 +712,7 @@ static void on_pod_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
     if (msg->watch_type == WL_WATCH_DELETED) {
         if (p) {
             p->gone = true;
-            cancel_all(p);
+            cancel_all(m, p);
         }
         return;
     }
@@ -739,7 +740,7 @@ static void on_pod_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
                 owner_event(m, p->obj, NULL,
                              false, "Killing", "Stopping container %s",
                              p->ctrs[i].spec->name);
-        cancel_all(p);
+        cancel_all(m, p);
     }
 }
 
@@ -905,7 +906,7 @@ static void pod_step(struct wl_pod_manager *m, struct pod *p)
         owner_event(m, p->obj, NULL, true,
                      "DeadlineExceeded", "Pod was active on the node longer "
                                          "than the specified deadline");
-        cancel_all(p);
+        cancel_all(m, p);
         return;
     }
     if (p->volumes_wait)
@@ -1113,7 +1114,7 @@ static void *owner_main(void *arg)
     /* Stopping: cancel every module and wait for the runners. */
     for (struct pod *p = m->pods; p; p = p->next)
         if (p->spec)
-            cancel_all(p);
+            cancel_all(m, p);
     for (;;) {
         bool live = false;
         for (struct pod *p = m->pods; p; p = p->next)

@@ -659,6 +659,7 @@ static void runner(struct run *r)
         .npreopens = r->npreopens,
         .log = log,
         .memory_limit = r->c->memory_limit,
+        .cpu_limit_millis = r->c->cpu_limit_millis,
         .cancel = job->cancel,
     };
     struct wl_pod_msg *done = msg_new(r, WL_MSG_EXITED);

@@ -40,6 +40,12 @@ struct wl_engine {
     pthread_t ticker;
     bool ticker_started;
     atomic_bool stop; /* written by wl_engine_free, read by the ticker */
+    /* Modules sleeping in poll_oneoff wait on wake; wl_run_cancel()
+     * broadcasts it after setting a cancel flag. The lock guards nothing
+     * but the wait itself (the flags are atomics). */
+    pthread_mutex_t sleep_lock;
+    pthread_cond_t wake;
+    bool sleep_ready;
 };
 
 static void *ticker_main(void *arg)
@@ -95,6 +101,13 @@ int wl_engine_new(struct wl_engine **ret, struct wl_error *err)
         return -1;
     }
     atomic_init(&e->stop, false);
+    pthread_condattr_t ca;
+    (void)pthread_condattr_init(&ca);
+    (void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    (void)pthread_cond_init(&e->wake, &ca);
+    (void)pthread_condattr_destroy(&ca);
+    (void)pthread_mutex_init(&e->sleep_lock, NULL);
+    e->sleep_ready = true;
     int r = pthread_create(&e->ticker, NULL, ticker_main, e);
     if (r != 0) {
         wl_engine_free(e);
@@ -112,6 +125,10 @@ void wl_engine_free(struct wl_engine *e)
     if (e->ticker_started) {
         atomic_store(&e->stop, true);
         (void)pthread_join(e->ticker, NULL);
+    }
+    if (e->sleep_ready) {
+        (void)pthread_cond_destroy(&e->wake);
+        (void)pthread_mutex_destroy(&e->sleep_lock);
     }
     wl_module_cache_free(e->cache);
     if (e->engine)
@@ -192,4 +209,32 @@ void wl_module_free(struct wl_module *m)
         return;
     wasmtime_module_delete(m->module);
     free(m);
+}
+
+int wl_engine_sleep(struct wl_engine *e, const atomic_bool *cancel,
+                    uint64_t until_ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(until_ns / 1000000000ULL),
+                          .tv_nsec = (long)(until_ns % 1000000000ULL)};
+    int r = 0;
+    (void)pthread_mutex_lock(&e->sleep_lock);
+    for (;;) {
+        if (cancel && atomic_load(cancel)) {
+            r = -1;
+            break;
+        }
+        int w = pthread_cond_timedwait(&e->wake, &e->sleep_lock, &ts);
+        if (w == ETIMEDOUT)
+            break;
+    }
+    (void)pthread_mutex_unlock(&e->sleep_lock);
+    return r;
+}
+
+void wl_run_cancel(struct wl_engine *e, atomic_bool *cancel)
+{
+    atomic_store(cancel, true);
+    (void)pthread_mutex_lock(&e->sleep_lock);
+    (void)pthread_cond_broadcast(&e->wake);
+    (void)pthread_mutex_unlock(&e->sleep_lock);
 }

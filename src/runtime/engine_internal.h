@@ -2,6 +2,7 @@
 #ifndef WL_RUNTIME_ENGINE_INTERNAL_H
 #define WL_RUNTIME_ENGINE_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <wasmtime.h>
@@ -49,6 +50,12 @@ int wl_module_compile_raw(struct wl_engine *engine, const uint8_t *wasm,
 /* Wraps module (taken: deleted on failure) into a struct wl_module. */
 int wl_module_wrap(wasmtime_module_t *module, struct wl_module **ret,
                    struct wl_error *err);
+
+/* Sleeps until until_ns (CLOCK_MONOTONIC) unless *cancel (may be NULL)
+ * is or becomes true (wl_run_cancel wakes sleepers): returns 0 when the
+ * time came, -1 when cancelled. */
+int wl_engine_sleep(struct wl_engine *engine, const atomic_bool *cancel,
+                    uint64_t until_ns);
 
 /* Moves wasmtime's message for error into err (prefixed by what) and
  * deletes error. Returns -1. */

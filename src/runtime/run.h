@@ -35,6 +35,8 @@ struct wl_run_spec {
     struct wl_cri_log *log;  /* when set, both streams go here instead */
     int64_t memory_limit;    /* bytes of linear memory; 0: no limit */
     uint64_t timeout_ms;     /* 0: none */
+    int64_t cpu_limit_millis; /* CPU time per second of wall time, in
+                                 thousandths of a core; 0: no limit */
     const atomic_bool *cancel; /* may be NULL; true stops the module */
 };
 
@@ -64,6 +66,10 @@ struct wl_run_result {
 int wl_run(struct wl_engine *engine, const struct wl_module *module,
            const struct wl_run_spec *spec, struct wl_run_result *ret,
            struct wl_error *err);
+
+/* Stops the run whose spec->cancel is cancel: sets it, and wakes the
+ * module at once if it sleeps in WASI's poll_oneoff. Any thread. */
+void wl_run_cancel(struct wl_engine *engine, atomic_bool *cancel);
 
 /* Frees the message inside result. */
 void wl_run_result_clear(struct wl_run_result *result);

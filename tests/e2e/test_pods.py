@@ -281,6 +281,18 @@ def test_delete_running_loop_returns_promptly(cluster, node, images):
     assert get(cluster, "spin") is None
 
 
+def test_delete_sleeping_module_returns_promptly(cluster, node, images):
+    # asleep in WASI poll_oneoff, where epoch interruption cannot reach
+    create(cluster, pod("asleep", images["sleeper"], restart="Always",
+                        resources={"limits": {"cpu": "100m"}}))
+    phase(cluster, "asleep", "Running")
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    cluster.kubectl("delete", "pod", "asleep", "--timeout=20s")
+    assert time.monotonic() - t0 < 5 + 2  # grace + 2 s
+    assert get(cluster, "asleep") is None
+
+
 def test_active_deadline_fails_the_pod(cluster, node, images):
     create(cluster, pod("deadline", images["loop"],
                         extra={"activeDeadlineSeconds": 2}))

@@ -131,6 +131,104 @@ static void test_run_stops_when_cancelled(void)
     wl_run_result_clear(&res);
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_run_sleeping_module_wakes_on_time(void)
+{
+    const char *argv[] = {"sleeper", "1"};
+    struct wl_run_spec spec = {.argv = argv, .argc = 2};
+    struct wl_run_result res;
+    struct wl_error err = WL_ERROR_INIT;
+    double t0 = mono_s();
+    CHECK_INT(run("sleeper", &spec, &res, &err), 0);
+    double took = mono_s() - t0;
+    CHECK_INT(res.kind, WL_EXIT_CODE);
+    CHECK_INT(res.exit_code, 0);
+    CHECK(took >= 1.0);
+    char *out = slurp(out_path);
+    CHECK_STR(out, "sleeping 1 s\nwoke up\n");
+    free(out);
+}
+
+static void test_run_sleeping_module_stops_at_timeout(void)
+{
+    const char *argv[] = {"sleeper"}; /* an hour */
+    struct wl_run_spec spec = {.argv = argv, .argc = 1, .timeout_ms = 300};
+    struct wl_run_result res;
+    struct wl_error err = WL_ERROR_INIT;
+    double t0 = mono_s();
+    CHECK_INT(run("sleeper", &spec, &res, &err), 0);
+    CHECK_INT(res.kind, WL_EXIT_TIMEOUT);
+    CHECK(mono_s() - t0 < 30); /* not an hour */
+    wl_run_result_clear(&res);
+}
+
+static atomic_bool sleeper_cancel;
+
+static void *cancel_later(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    wl_run_cancel(engine, &sleeper_cancel);
+    return NULL;
+}
+
+static void test_run_sleeping_module_is_cancelled_at_once(void)
+{
+    const char *argv[] = {"sleeper"}; /* an hour */
+    struct wl_run_spec spec = {.argv = argv, .argc = 1,
+                               .cancel = &sleeper_cancel};
+    struct wl_run_result res;
+    struct wl_error err = WL_ERROR_INIT;
+    pthread_t t;
+    atomic_store(&sleeper_cancel, false);
+    CHECK_INT(pthread_create(&t, NULL, cancel_later, NULL), 0);
+    double t0 = mono_s();
+    CHECK_INT(run("sleeper", &spec, &res, &err), 0);
+    pthread_join(t, NULL);
+    CHECK_INT(res.kind, WL_EXIT_CANCELLED);
+    CHECK(mono_s() - t0 < 30);
+    wl_run_result_clear(&res);
+}
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_run_cpu_limit_throttles_a_busy_module(void)
+{
+    /* A busy loop for 1 s of wall time at 200m uses about 0.2 s of CPU;
+     * unthrottled it would use all of it. The bound is loose on purpose
+     * (shared machines): it only tells throttled from not. */
+    const char *argv[] = {"loop"};
+    struct wl_run_spec spec = {.argv = argv, .argc = 1, .timeout_ms = 1000,
+                               .cpu_limit_millis = 200};
+    struct wl_run_result res;
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_module *m = load("loop");
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    spec.stdout_path = out_path;
+    spec.stderr_path = err_path;
+    double c0 = thread_cpu_s();
+    CHECK_INT(wl_run(engine, m, &spec, &res, &err), 0);
+    double used = thread_cpu_s() - c0;
+    CHECK_INT(res.kind, WL_EXIT_TIMEOUT);
+    CHECK(used < 0.6);
+    wl_run_result_clear(&res);
+    wl_module_free(m);
+}
+
 static void test_run_memory_limit_makes_allocation_fail(void)
 {
     const char *argv[] = {"memhog", "64"};
@@ -573,6 +671,10 @@ WL_TEST_MAIN(WL_T(test_setup), WL_T(test_run_passes_args_and_env),
              WL_T(test_run_reports_trap_with_message),
              WL_T(test_run_stops_infinite_loop_at_timeout),
              WL_T(test_run_stops_when_cancelled),
+             WL_T(test_run_sleeping_module_wakes_on_time),
+             WL_T(test_run_sleeping_module_stops_at_timeout),
+             WL_T(test_run_sleeping_module_is_cancelled_at_once),
+             WL_T(test_run_cpu_limit_throttles_a_busy_module),
              WL_T(test_run_memory_limit_makes_allocation_fail),
              WL_T(test_run_preopen_reads_and_writes_only_there),
              WL_T(test_run_missing_preopen_dir_is_an_error),
