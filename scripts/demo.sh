@@ -88,7 +88,6 @@ metadata:
   name: hello-wasm
 spec:
   restartPolicy: Never
-  automountServiceAccountToken: false
   nodeSelector:
     kubernetes.io/arch: wasm32-wasi
   tolerations:

@@ -14,6 +14,8 @@ import pytest
 
 from test_cli_run import WASMLET, module
 from test_node import Wasmlet, node_json, ready_status, wait_for
+from test_pods import create, get
+from test_pods import phase as pods_phase
 
 NODE = "wasm-volumes"
 TOLERATE = [{"key": "kubernetes.io/arch", "operator": "Exists"}]
@@ -69,20 +71,8 @@ def vpod(name, image, args, *, volumes=(), mounts=(), restart="Never",
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 
 
-def create(cluster, obj):
-    cluster.kubectl("create", "-f", "-", input=json.dumps(obj))
-
-
-def get(cluster, name):
-    r = cluster.kubectl("get", "pod", name, "-o", "json", check=False)
-    return json.loads(r.stdout) if r.returncode == 0 else None
-
-
 def phase(cluster, name, want, timeout=40):
-    return wait_for(f"pod {name} phase {want}",
-                    lambda: (lambda p: p if p and p["status"].get("phase")
-                             == want else None)(get(cluster, name)),
-                    timeout=timeout)
+    return pods_phase(cluster, name, want, timeout=timeout)
 
 
 def log_text(node, p):
