@@ -19,6 +19,7 @@
 #include "pod/runner.h"
 #include "pod/runrecord.h"
 #include "pod/spec.h"
+#include "pod/state.h"
 #include "pod/writer.h"
 #include "pod/volumes.h"
 #include "util/cleanup.h"
@@ -29,38 +30,6 @@
 #include "util/time.h"
 
 #define TICK_MS 500
-
-enum ctr_state { CTR_WAITING, CTR_RUNNING, CTR_TERMINATED };
-
-struct term {
-    int exit_code;
-    const char *reason; /* Completed, Error, ... (static) */
-    char *message;
-    time_t started, finished;
-};
-
-/* A container as the owner sees it. */
-struct ctr {
-    const struct wl_container *spec; /* into pod->spec */
-    bool is_init;
-    size_t index;
-    enum ctr_state state;
-    const char *wait_reason; /* static */
-    char *wait_message;
-    time_t started;
-    struct term last, prev; /* this run's end; the one before (lastState) */
-    bool has_last, has_prev;
-    unsigned restarts;
-    struct wl_backoff backoff;
-    double restart_at; /* monotonic s; 0 none */
-    double pull_failed_at; /* ErrImagePull shown since; 0 none */
-    /* the runner thread, when one is live */
-    bool live;
-    pthread_t thread;
-    unsigned run_id;
-    atomic_bool *cancel;
-    char *image_id;
-};
 
 struct pod {
     struct pod *next;
@@ -173,19 +142,7 @@ static size_t active_pods(struct wl_pod_manager *m)
     return n;
 }
 
-static void term_clear(struct term *t)
-{
-    free(t->message);
-    memset(t, 0, sizeof(*t));
-}
 
-static void ctr_set_waiting(struct ctr *c, const char *reason, const char *msg)
-{
-    c->state = CTR_WAITING;
-    c->wait_reason = reason;
-    free(c->wait_message);
-    c->wait_message = msg ? strdup(msg) : NULL;
-}
 
 static void pod_free(struct pod *p)
 {
@@ -239,48 +196,23 @@ static struct ctr *ctrs_new(const struct wl_container *specs, size_t n,
     return c;
 }
 
+/* Whether c runs again after its last run, as p's restart policy says
+ * (never once the pod is being stopped). */
+static bool should_restart(const struct pod *p, const struct ctr *c)
+{
+    return ctr_should_restart(c, p->spec->restart_policy,
+                              p->deleting || p->gone || p->deadline_hit);
+}
+
+static const char *pod_phase(const struct pod *p)
+{
+    return pod_phase_of(p->init, p->spec->ninit, p->ctrs,
+                        p->spec->ncontainers, p->rejected || p->deadline_hit);
+}
+
 /* ---------------------------------------------------------------- status */
 
-static json_t *state_json(const struct ctr *c)
-{
-    char t1[40], t2[40];
-    if (c->state == CTR_RUNNING) {
-        wl_time_format(c->started, t1, sizeof(t1));
-        return json_pack("{s:{s:s}}", "running", "startedAt", t1);
-    }
-    if (c->state == CTR_TERMINATED) {
-        wl_time_format(c->last.started, t1, sizeof(t1));
-        wl_time_format(c->last.finished, t2, sizeof(t2));
-        json_t *t = json_pack("{s:i, s:s, s:s, s:s}", "exitCode",
-                              c->last.exit_code, "reason", c->last.reason,
-                              "startedAt", t1, "finishedAt", t2);
-        if (t && c->last.message)
-            json_object_set_new(t, "message", json_string(c->last.message));
-        return json_pack("{s:o}", "terminated", t);
-    }
-    json_t *w = json_pack("{s:s}", "reason", c->wait_reason);
-    if (w && c->wait_message)
-        json_object_set_new(w, "message", json_string(c->wait_message));
-    return json_pack("{s:o}", "waiting", w);
-}
 
-static json_t *last_state_json(const struct ctr *c)
-{
-    /* lastState: the run before the current one. */
-    const struct term *t = c->state == CTR_TERMINATED ? &c->prev : &c->last;
-    bool has = c->state == CTR_TERMINATED ? c->has_prev : c->has_last;
-    if (!has)
-        return json_object();
-    char t1[40], t2[40];
-    wl_time_format(t->started, t1, sizeof(t1));
-    wl_time_format(t->finished, t2, sizeof(t2));
-    json_t *j = json_pack("{s:i, s:s, s:s, s:s}", "exitCode", t->exit_code,
-                          "reason", t->reason, "startedAt", t1, "finishedAt",
-                          t2);
-    if (j && t->message)
-        json_object_set_new(j, "message", json_string(t->message));
-    return json_pack("{s:o}", "terminated", j);
-}
 
 static json_t *ctr_status(const struct pod *p, const struct ctr *c)
 {
@@ -289,7 +221,7 @@ static json_t *ctr_status(const struct pod *p, const struct ctr *c)
     bool running = c->state == CTR_RUNNING;
     json_t *s = json_pack(
         "{s:s, s:o, s:o, s:b, s:b, s:i, s:s, s:s}", "name", c->spec->name,
-        "state", state_json(c), "lastState", last_state_json(c), "ready",
+        "state", ctr_state_json(c), "lastState", ctr_last_state_json(c), "ready",
         running, "started", running, "restartCount", (int)c->restarts,
         "image", c->spec->image, "imageID", c->image_id ? c->image_id : "");
     if (s && (c->state != CTR_WAITING || c->image_id))
@@ -297,32 +229,6 @@ static json_t *ctr_status(const struct pod *p, const struct ctr *c)
     return s;
 }
 
-static const char *pod_phase(const struct pod *p)
-{
-    if (p->rejected || p->deadline_hit)
-        return "Failed";
-    size_t n = p->spec->ncontainers, done = 0, ok = 0, running = 0;
-    for (size_t i = 0; i < p->spec->ninit; i++)
-        if (p->init[i].state == CTR_TERMINATED &&
-            p->init[i].last.exit_code != 0 && !p->init[i].restart_at &&
-            !p->init[i].live)
-            return "Failed"; /* an init container failed for good */
-    for (size_t i = 0; i < n; i++) {
-        const struct ctr *c = &p->ctrs[i];
-        /* As the kubelet: a container that ran before and is waiting to
-         * run again keeps the pod Running; only never-run ones mean
-         * Pending. */
-        running += c->live || c->state == CTR_RUNNING || c->restart_at > 0 ||
-                   (c->state == CTR_WAITING && c->has_last);
-        if (c->state == CTR_TERMINATED && !c->restart_at && !c->live) {
-            done++;
-            ok += c->last.exit_code == 0;
-        }
-    }
-    if (done == n)
-        return ok == n ? "Succeeded" : "Failed";
-    return running ? "Running" : "Pending";
-}
 
 /* A pod condition; its lastTransitionTime moves only when its status
  * changes. */
@@ -480,10 +386,6 @@ static void reject_raw(struct wl_pod_manager *m, const json_t *obj,
     wl_pod_writer_status(m->writer, ns, name, uid ? uid : name, st);
 }
 
-static void term_set(struct term *t, const struct pod *p,
-                     enum wl_exit_kind kind, int exit_code, bool oom,
-                     const char *message);
-static bool should_restart(const struct pod *p, const struct ctr *c);
 
 static void term_from_record(struct term *t, const struct pod *p,
                              const struct wl_run_record *rec)
@@ -503,7 +405,8 @@ static void term_from_record(struct term *t, const struct pod *p,
         t->reason = "StartError";
         t->message = rec->message ? strdup(rec->message) : NULL;
     } else {
-        term_set(t, p, rec->kind, rec->exit_code, rec->oom, rec->message);
+        term_set(t, rec->kind, rec->exit_code, rec->oom, rec->message,
+                 p->deadline_hit);
     }
 }
 
@@ -754,50 +657,7 @@ static struct ctr *ctr_of(struct pod *p, const struct wl_pod_msg *msg)
 }
 
 /* How a run that ended shows in the container's status. */
-static void term_set(struct term *t, const struct pod *p,
-                     enum wl_exit_kind kind, int exit_code, bool oom,
-                     const char *message)
-{
-    /* The module failed after a memory.grow past limits.memory was
-     * refused (runtime/memory.c): what the kubelet reports for a
-     * container the kernel OOM-killed at its cgroup limit. */
-    if (oom && kind != WL_EXIT_CANCELLED && kind != WL_EXIT_TIMEOUT) {
-        t->exit_code = 137;
-        t->reason = "OOMKilled";
-        t->message = message ? strdup(message) : NULL;
-        return;
-    }
-    switch (kind) {
-    case WL_EXIT_CODE:
-        t->exit_code = exit_code;
-        t->reason = exit_code == 0 ? "Completed" : "Error";
-        break;
-    case WL_EXIT_TRAP:
-        t->exit_code = 1;
-        t->reason = "Error";
-        t->message = message ? strdup(message) : NULL;
-        break;
-    case WL_EXIT_TIMEOUT:
-    case WL_EXIT_CANCELLED:
-        /* Stopped by us (deletion, deadline): 137, as a SIGKILL'd
-         * container reports. */
-        t->exit_code = 137;
-        t->reason = p->deadline_hit ? "DeadlineExceeded" : "Error";
-        break;
-    }
-}
 
-static bool should_restart(const struct pod *p, const struct ctr *c)
-{
-    if (p->deleting || p->gone || p->deadline_hit)
-        return false;
-    const char *policy = p->spec->restart_policy;
-    if (c->is_init) /* init containers restart unless the policy is Never */
-        return c->last.exit_code != 0 && strcmp(policy, "Never") != 0;
-    if (!strcmp(policy, "Always"))
-        return true;
-    return !strcmp(policy, "OnFailure") && c->last.exit_code != 0;
-}
 
 static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
                       struct wl_pod_msg *msg)
@@ -827,16 +687,7 @@ static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
         }
         return;
     }
-    term_clear(&c->prev);
-    c->prev = c->last;
-    c->has_prev = c->has_last;
-    memset(&c->last, 0, sizeof(c->last));
-    c->has_last = true;
-    c->last.started = c->started;
-    c->last.finished = msg->when;
-    term_set(&c->last, p, msg->result.kind, msg->result.exit_code,
-             msg->result.oom, msg->result.message);
-    c->state = CTR_TERMINATED;
+    ctr_run_ended(c, msg->when, &msg->result, p->deadline_hit);
     log_info("container exited pod=%s/%s container=%s exit=%d reason=%s",
              p->spec->namespace_, p->spec->name, c->spec->name,
              c->last.exit_code, c->last.reason);

@@ -1,0 +1,192 @@
+/* The pod state machine: how runs end, what restarts, the pod's phase. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pod/state.h"
+#include "test.h"
+
+static struct ctr ctr_new(bool is_init)
+{
+    struct ctr c;
+    memset(&c, 0, sizeof(c));
+    c.is_init = is_init;
+    ctr_set_waiting(&c, is_init ? "PodInitializing" : "ContainerCreating",
+                    NULL);
+    return c;
+}
+
+static void end_run(struct ctr *c, enum wl_exit_kind kind, int code,
+                    bool oom, const char *msg, bool deadline)
+{
+    struct wl_run_result r = {.kind = kind, .exit_code = code, .oom = oom,
+                              .message = (char *)msg};
+    c->state = CTR_RUNNING;
+    c->started = 100;
+    ctr_run_ended(c, 105, &r, deadline);
+}
+
+static void ctr_free(struct ctr *c)
+{
+    free(c->wait_message);
+    term_clear(&c->last);
+    term_clear(&c->prev);
+}
+
+static void test_run_ends_map_to_reasons(void)
+{
+    struct ctr c = ctr_new(false);
+    end_run(&c, WL_EXIT_CODE, 0, false, NULL, false);
+    CHECK_INT(c.state, CTR_TERMINATED);
+    CHECK_INT(c.last.exit_code, 0);
+    CHECK_STR(c.last.reason, "Completed");
+    CHECK_INT((long long)c.last.started, 100);
+    CHECK_INT((long long)c.last.finished, 105);
+    CHECK(!c.has_prev);
+
+    end_run(&c, WL_EXIT_CODE, 3, false, NULL, false);
+    CHECK_STR(c.last.reason, "Error");
+    CHECK_INT(c.last.exit_code, 3);
+    CHECK(c.has_prev); /* the run before is lastState */
+    CHECK_STR(c.prev.reason, "Completed");
+
+    end_run(&c, WL_EXIT_TRAP, -1, false, "wasm trap: unreachable", false);
+    CHECK_INT(c.last.exit_code, 1);
+    CHECK_STR(c.last.reason, "Error");
+    CHECK_STR(c.last.message, "wasm trap: unreachable");
+    CHECK_INT(c.prev.exit_code, 3);
+
+    end_run(&c, WL_EXIT_TRAP, -1, true, "out of memory", false);
+    CHECK_INT(c.last.exit_code, 137);
+    CHECK_STR(c.last.reason, "OOMKilled");
+
+    end_run(&c, WL_EXIT_CODE, 1, true, NULL, false);
+    CHECK_STR(c.last.reason, "OOMKilled");
+
+    /* stopped by us: never OOM, whatever happened before */
+    end_run(&c, WL_EXIT_CANCELLED, -1, true, "cancelled", false);
+    CHECK_INT(c.last.exit_code, 137);
+    CHECK_STR(c.last.reason, "Error");
+
+    end_run(&c, WL_EXIT_CANCELLED, -1, false, "cancelled", true);
+    CHECK_STR(c.last.reason, "DeadlineExceeded");
+    ctr_free(&c);
+}
+
+static void test_restart_policy_table(void)
+{
+    static const struct {
+        const char *policy;
+        bool is_init;
+        int exit_code;
+        bool stopping;
+        bool restarts;
+    } cases[] = {
+        {"Always", false, 0, false, true},
+        {"Always", false, 1, false, true},
+        {"OnFailure", false, 0, false, false},
+        {"OnFailure", false, 2, false, true},
+        {"Never", false, 0, false, false},
+        {"Never", false, 2, false, false},
+        {"Always", false, 1, true, false}, /* deleting / deadline */
+        {"OnFailure", false, 1, true, false},
+        /* init containers: rerun after a failure unless Never */
+        {"Always", true, 0, false, false},
+        {"Always", true, 1, false, true},
+        {"OnFailure", true, 1, false, true},
+        {"Never", true, 1, false, false},
+        {"Always", true, 1, true, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct ctr c = ctr_new(cases[i].is_init);
+        end_run(&c, WL_EXIT_CODE, cases[i].exit_code, false, NULL, false);
+        if (ctr_should_restart(&c, cases[i].policy, cases[i].stopping) !=
+            cases[i].restarts)
+            WL_FAIL("case %zu: %s init=%d exit=%d stopping=%d", i,
+                    cases[i].policy, cases[i].is_init, cases[i].exit_code,
+                    cases[i].stopping);
+        ctr_free(&c);
+    }
+}
+
+static void test_phase_follows_containers(void)
+{
+    struct ctr init[1], app[2];
+    init[0] = ctr_new(true);
+    app[0] = ctr_new(false);
+    app[1] = ctr_new(false);
+
+    /* nothing ran yet */
+    CHECK_STR(pod_phase_of(init, 1, app, 2, false), "Pending");
+    CHECK_STR(pod_phase_of(init, 1, app, 2, true), "Failed");
+
+    /* init done, one app container running */
+    end_run(&init[0], WL_EXIT_CODE, 0, false, NULL, false);
+    app[0].state = CTR_RUNNING;
+    CHECK_STR(pod_phase_of(init, 1, app, 2, false), "Running");
+
+    /* one done, one still running */
+    end_run(&app[0], WL_EXIT_CODE, 0, false, NULL, false);
+    app[1].state = CTR_RUNNING;
+    CHECK_STR(pod_phase_of(init, 1, app, 2, false), "Running");
+
+    /* a restart waiting (CrashLoopBackOff) keeps the pod Running */
+    end_run(&app[1], WL_EXIT_CODE, 1, false, NULL, false);
+    app[1].restart_at = 1000;
+    CHECK_STR(pod_phase_of(init, 1, app, 2, false), "Running");
+
+    /* both done for good: the worst decides */
+    app[1].restart_at = 0;
+    CHECK_STR(pod_phase_of(init, 1, app, 2, false), "Failed");
+    end_run(&app[1], WL_EXIT_CODE, 0, false, NULL, false);
+    CHECK_STR(pod_phase_of(init, 1, app, 2, false), "Succeeded");
+
+    /* an init container that failed for good fails the pod */
+    struct ctr bad = ctr_new(true), waiting = ctr_new(false);
+    end_run(&bad, WL_EXIT_CODE, 1, false, NULL, false);
+    CHECK_STR(pod_phase_of(&bad, 1, &waiting, 1, false), "Failed");
+    bad.restart_at = 1000; /* ... unless it is to run again */
+    CHECK_STR(pod_phase_of(&bad, 1, &waiting, 1, false), "Pending");
+    bad.restart_at = 0;
+    bad.live = true; /* or running again */
+    CHECK_STR(pod_phase_of(&bad, 1, &waiting, 1, false), "Pending");
+
+    ctr_free(&bad);
+    ctr_free(&waiting);
+    ctr_free(&init[0]);
+    ctr_free(&app[0]);
+    ctr_free(&app[1]);
+}
+
+static void test_state_json(void)
+{
+    struct ctr c = ctr_new(false);
+    json_t *j = ctr_state_json(&c);
+    CHECK_STR(json_string_value(json_object_get(
+                  json_object_get(j, "waiting"), "reason")),
+              "ContainerCreating");
+    json_decref(j);
+    j = ctr_last_state_json(&c);
+    CHECK_INT(json_object_size(j), 0);
+    json_decref(j);
+
+    end_run(&c, WL_EXIT_TRAP, -1, false, "boom", false);
+    j = ctr_state_json(&c);
+    json_t *t = json_object_get(j, "terminated");
+    CHECK_INT(json_integer_value(json_object_get(t, "exitCode")), 1);
+    CHECK_STR(json_string_value(json_object_get(t, "message")), "boom");
+    CHECK_STR(json_string_value(json_object_get(t, "startedAt")),
+              "1970-01-01T00:01:40Z");
+    json_decref(j);
+
+    /* waiting to run again: lastState is the run that ended */
+    ctr_set_waiting(&c, "CrashLoopBackOff", "back-off 10s");
+    j = ctr_last_state_json(&c);
+    t = json_object_get(j, "terminated");
+    CHECK_STR(json_string_value(json_object_get(t, "reason")), "Error");
+    json_decref(j);
+    ctr_free(&c);
+}
+
+WL_TEST_MAIN(WL_T(test_run_ends_map_to_reasons),
+             WL_T(test_restart_policy_table),
+             WL_T(test_phase_follows_containers), WL_T(test_state_json))
