@@ -22,6 +22,7 @@
 
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "util/base64.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/json.h"
@@ -323,27 +324,18 @@ static char *base64_encode(const char *s)
     return out;
 }
 
-/* Decodes standard base64 (as Go encodes a []byte) into a string. */
+/* Decodes the certificate's standard base64 (as Go encodes a []byte). */
 static char *base64_decode(const char *s)
 {
-    size_t n = strlen(s);
-    if (n > WL_BOOTSTRAP_MAX_CERT)
+    size_t n = strlen(s), len = 0;
+    char *out = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    if (n > WL_BOOTSTRAP_MAX_CERT ||
+        wl_base64_decode(s, n, "status.certificate", &out, &len, &err) < 0) {
+        wl_error_clear(&err);
         return NULL;
-    _cleanup_free_ char *out = malloc(n / 4 * 3 + 4);
-    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-    int len = 0, fin = 0;
-    bool ok = out && ctx;
-    if (ok) {
-        EVP_DecodeInit(ctx);
-        ok = EVP_DecodeUpdate(ctx, (unsigned char *)out, &len,
-                              (const unsigned char *)s, (int)n) >= 0 &&
-             EVP_DecodeFinal(ctx, (unsigned char *)out + len, &fin) > 0;
     }
-    EVP_ENCODE_CTX_free(ctx);
-    if (!ok)
-        return NULL;
-    out[len + fin] = '\0';
-    return TAKE_PTR(out);
+    return out;
 }
 
 int wl_bootstrap_csr_create(struct wl_kube_client *c, const char *csr_pem,

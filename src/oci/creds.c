@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/base64.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 
@@ -35,32 +36,26 @@ static bool key_matches(const char *key, const char *host)
 static int decode_auth(const char *b64, char **user, char **pass,
                        struct wl_error *err)
 {
-    size_t len = strlen(b64);
-    if (len == 0 || len % 4 != 0 || len > 8192)
+    size_t len = strlen(b64), n = 0;
+    _cleanup_free_ char *out = NULL;
+    if (len == 0 || len > 8192 ||
+        wl_base64_decode(b64, len, "auth", &out, &n, err) < 0) {
+        wl_error_clear(err);
         return wl_error_set(err, 0, "credentials: \"auth\" is not base64");
-    _cleanup_free_ unsigned char *out = malloc(len / 4 * 3 + 1);
-    if (!out)
-        return wl_error_set(err, ENOMEM, "credentials");
-    int n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)len);
-    if (n < 0)
-        return wl_error_set(err, 0, "credentials: \"auth\" is not base64");
-    /* EVP_DecodeBlock counts padding as zero bytes: drop them. */
-    if (len >= 1 && b64[len - 1] == '=')
-        n--;
-    if (len >= 2 && b64[len - 2] == '=')
-        n--;
-    out[n] = '\0';
-    if (memchr(out, '\0', (size_t)n))
+    }
+    if (memchr(out, '\0', n)) {
+        explicit_bzero(out, n);
         return wl_error_set(err, 0, "credentials: \"auth\" holds a NUL byte");
-    char *colon = strchr((char *)out, ':');
+    }
+    char *colon = strchr(out, ':');
     if (!colon) {
-        explicit_bzero(out, (size_t)n);
+        explicit_bzero(out, n);
         return wl_error_set(err, 0, "credentials: \"auth\" is not "
                                     "user:password");
     }
-    *user = strndup((char *)out, (size_t)(colon - (char *)out));
+    *user = strndup(out, (size_t)(colon - out));
     *pass = strdup(colon + 1);
-    explicit_bzero(out, (size_t)n);
+    explicit_bzero(out, n);
     if (!*user || !*pass) {
         free(*user);
         free(*pass);

@@ -11,6 +11,7 @@
 #include "kube/quantity.h"
 #include "pod/events.h"
 #include "pod/expand.h"
+#include "pod/objects.h"
 #include "pod/runrecord.h"
 #include "pod/spec.h"
 #include "runtime/module_cache.h"
@@ -134,39 +135,21 @@ static int env_add(struct run *r, const char *name, char *value_taken,
     return 0;
 }
 
-/* GET a ConfigMap or Secret; *ret NULL when it does not exist. */
+/* GET a ConfigMap or Secret of the pod's namespace; *ret NULL when it
+ * does not exist. */
 static int get_object(struct run *r, bool secret, const char *name,
                       json_t **ret, struct wl_error *err)
 {
-    _cleanup_free_ char *path = NULL;
-    long status = 0;
-    if (asprintf(&path, "/api/v1/namespaces/%s/%s/%s", r->spec->namespace_,
-                 secret ? "secrets" : "configmaps", name) < 0)
-        return wl_error_set(err, ENOMEM, "env");
-    *ret = NULL;
-    if (wl_kube_request(r->client, "GET", path, NULL, NULL, ret, &status,
-                        err) == 0)
-        return 0;
-    if (status == 404) {
-        wl_error_clear(err);
-        return 0;
-    }
-    return -1;
+    return wl_pod_get_object(r->client, r->spec->namespace_, secret, name,
+                             ret, err);
 }
 
-/* data[key] of a ConfigMap (text) or Secret (base64-decoded). */
+/* A key's value as an environment variable's. */
 static int object_value(const json_t *obj, bool secret, const char *key,
                         char **ret, struct wl_error *err)
 {
-    const char *v = wl_json_str(obj, "data", key, NULL);
-    if (!v) {
-        *ret = NULL;
-        return 0;
-    }
-    if (!secret)
-        return (*ret = strdup(v)) ? 0 : wl_error_set(err, ENOMEM, "env");
     size_t len = 0;
-    return wl_base64_decode(v, strlen(v), key, ret, &len, err);
+    return wl_pod_object_value(obj, secret, key, ret, &len, err);
 }
 
 static int env_from_ref(struct run *r, const struct wl_env_var *e,

@@ -12,6 +12,7 @@
 #include "kube/client.h"
 #include "kube/quantity.h"
 #include "pod/atomic_writer.h"
+#include "pod/objects.h"
 #include "pod/events.h"
 #include "pod/runner.h"
 #include "util/base64.h"
@@ -121,16 +122,6 @@ static int payload_add(struct payload *p, const char *path, char *data,
     return 0;
 }
 
-static char *memdup0(const char *s, size_t len)
-{
-    char *d = malloc(len + 1);
-    if (d) {
-        memcpy(d, s, len);
-        d[len] = '\0';
-    }
-    return d;
-}
-
 static void mounted_free(struct mounted *mp)
 {
     if (!mp)
@@ -165,45 +156,6 @@ bool wl_volumes_needed(const struct wl_pod_spec *s)
 
 /* ------------------------------------------------------ configMap, secret */
 
-/* GETs a ConfigMap or Secret; *ret NULL when it does not exist. */
-static int get_object(struct wl_volume_manager *vm, const char *ns, bool secret,
-                      const char *name, json_t **ret, struct wl_error *err)
-{
-    _cleanup_free_ char *path = NULL;
-    long status = 0;
-    if (asprintf(&path, "/api/v1/namespaces/%s/%s/%s", ns,
-                 secret ? "secrets" : "configmaps", name) < 0)
-        return wl_error_set(err, ENOMEM, "volume");
-    *ret = NULL;
-    if (wl_kube_request(vm->client, "GET", path, NULL, NULL, ret, &status,
-                        err) == 0)
-        return 0;
-    if (status == 404) {
-        wl_error_clear(err);
-        return 0;
-    }
-    return -1;
-}
-
-/* The bytes of key: ConfigMap data (text) or binaryData (base64), Secret
- * data (base64). *ret NULL when the key is absent. */
-static int object_value(const json_t *obj, bool secret, const char *key,
-                        char **ret, size_t *ret_len, struct wl_error *err)
-{
-    const char *v = wl_json_str(obj, "data", key, NULL);
-    *ret = NULL;
-    if (v && !secret) {
-        *ret_len = strlen(v);
-        return (*ret = memdup0(v, *ret_len)) ? 0
-                                             : wl_error_set(err, ENOMEM, "key");
-    }
-    if (!v && !secret)
-        v = wl_json_str(obj, "binaryData", key, NULL);
-    if (!v)
-        return 0;
-    return wl_base64_decode(v, strlen(v), key, ret, ret_len, err);
-}
-
 static unsigned mode_of(const json_t *o, const char *key, unsigned dflt)
 {
     json_t *m = json_object_get(o, key);
@@ -224,7 +176,8 @@ static int object_source(struct wl_volume_manager *vm, struct mounted *mp,
     json_t *obj = NULL;
     if (!name)
         return wl_error_set(err, 0, "%s name missing", kind);
-    if (get_object(vm, mp->spec->namespace_, secret, name, &obj, err) < 0)
+    if (wl_pod_get_object(vm->client, mp->spec->namespace_, secret, name,
+                          &obj, err) < 0)
         return -1;
     if (!obj)
         return optional
@@ -245,7 +198,8 @@ static int object_source(struct wl_volume_manager *vm, struct mounted *mp,
                 rc = wl_error_set(err, 0, "items[%zu]: key and path needed", i);
                 break;
             }
-            if ((rc = object_value(obj, secret, key, &v, &len, err)) < 0)
+            rc = wl_pod_object_value(obj, secret, key, &v, &len, err);
+            if (rc < 0)
                 break;
             if (!v && optional)
                 continue;
@@ -273,8 +227,8 @@ static int object_source(struct wl_volume_manager *vm, struct mounted *mp,
         {
             char *val = NULL;
             size_t len = 0;
-            if ((rc = object_value(obj, secret, key, &val, &len, err)) < 0 ||
-                (rc = payload_add(p, key, val, len, dmode, err)) < 0)
+            rc = wl_pod_object_value(obj, secret, key, &val, &len, err);
+            if (rc < 0 || (rc = payload_add(p, key, val, len, dmode, err)) < 0)
                 break;
         }
     }
