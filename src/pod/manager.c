@@ -15,6 +15,7 @@
 #include "kube/watch.h"
 #include "node/node.h"
 #include "pod/backoff.h"
+#include "pod/emptydir.h"
 #include "pod/events.h"
 #include "pod/runner.h"
 #include "pod/runrecord.h"
@@ -45,6 +46,11 @@ struct pod {
     time_t start_time;
     double deadline; /* activeDeadlineSeconds, monotonic; 0 none */
     bool deadline_hit;
+    /* emptyDir over its sizeLimit (the volume manager measures): evicted
+     * as the kubelet does, like deadline_hit; evict_message set by the
+     * volume manager's word, evicted once acted on in pod_step. */
+    bool evicted;
+    char *evict_message;
     /* configMap/secret/downwardAPI/projected volumes: mounted = the volume
      * manager has the pod (unmount it when done); wait = not written yet,
      * so no container starts; message = the last FailedMount. */
@@ -163,6 +169,7 @@ static void pod_free(struct pod *p)
     wl_pod_spec_free(p->spec);
     json_decref(p->obj);
     free(p->volumes_message);
+    free(p->evict_message);
     free(p->uid);
     free(p);
 }
@@ -201,13 +208,15 @@ static struct ctr *ctrs_new(const struct wl_container *specs, size_t n,
 static bool should_restart(const struct pod *p, const struct ctr *c)
 {
     return ctr_should_restart(c, p->spec->restart_policy,
-                              p->deleting || p->gone || p->deadline_hit);
+                              p->deleting || p->gone || p->deadline_hit ||
+                                  p->evicted);
 }
 
 static const char *pod_phase(const struct pod *p)
 {
     return pod_phase_of(p->init, p->spec->ninit, p->ctrs,
-                        p->spec->ncontainers, p->rejected || p->deadline_hit);
+                        p->spec->ncontainers,
+                        p->rejected || p->deadline_hit || p->evicted);
 }
 
 /* ---------------------------------------------------------------- status */
@@ -288,6 +297,10 @@ static json_t *pod_status(struct pod *p, const struct wl_pod_manager_config *cfg
         json_object_set_new(st, "message",
                             json_string("Pod was active on the node longer "
                                         "than the specified deadline"));
+    }
+    if (st && p->evicted) {
+        json_object_set_new(st, "reason", json_string("Evicted"));
+        json_object_set_new(st, "message", json_string(p->evict_message));
     }
     return st;
 }
@@ -522,6 +535,12 @@ static void on_volumes_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
     struct pod *p = pod_find(m, msg->uid);
     if (!p || !p->volumes_mounted)
         return; /* an answer for a pod we let go */
+    if (msg->evict) {
+        /* pod_step stops the pod (as for activeDeadlineSeconds). */
+        if (!p->evict_message)
+            p->evict_message = TAKE_PTR(msg->message);
+        return;
+    }
     free(p->volumes_message);
     p->volumes_message = msg->ok ? NULL : TAKE_PTR(msg->message);
     if (msg->ok && p->volumes_wait) {
@@ -589,6 +608,12 @@ static void pod_added(struct wl_pod_manager *m, json_t *obj)
                                             time(NULL));
     log_info("pod admitted pod=%s/%s uid=%s", spec->namespace_, spec->name,
              spec->uid);
+    char *ignored = wl_pod_ignored_fields(obj);
+    if (ignored) {
+        owner_event(m, p->obj, NULL, true, "UnsupportedField", "%s",
+                    ignored);
+        free(ignored);
+    }
     if (wl_volumes_needed(spec)) {
         p->volumes_wait = true;
         volumes_request(m, p);
@@ -760,6 +785,24 @@ static void pod_step(struct wl_pod_manager *m, struct pod *p)
         cancel_all(m, p);
         return;
     }
+    if (p->evict_message && !p->evicted) {
+        /* The kubelet's eviction: every container stopped (137), the pod
+         * Failed with reason Evicted, nothing restarts. */
+        p->evicted = true;
+        p->dirty = true;
+        log_warning("pod evicted pod=%s/%s: %s", p->spec->namespace_,
+                    p->spec->name, p->evict_message);
+        owner_event(m, p->obj, NULL, true, "Evicted", "%s",
+                    p->evict_message);
+        for (size_t i = 0; i < p->spec->ncontainers; i++)
+            if (p->ctrs[i].live)
+                owner_event(m, p->obj, NULL, false, "Killing",
+                            "Stopping container %s", p->ctrs[i].spec->name);
+        cancel_all(m, p);
+        return;
+    }
+    if (p->evicted)
+        return; /* stopped: nothing starts again */
     if (p->volumes_wait)
         return; /* no container before its volumes are written */
     for (size_t i = 0; i < p->spec->ninit; i++) {
@@ -835,7 +878,10 @@ static void remove_pod_dir(struct wl_pod_manager *m, const char *uid)
     struct wl_error err = WL_ERROR_INIT;
     if (asprintf(&dir, "%s/pods/%s", m->cfg->data_dir, uid) < 0)
         return;
-    if (wl_remove_tree(dir, &err) < 0) {
+    /* A medium Memory emptyDir's tmpfs first (also one left by an earlier
+     * wasmlet): else the walk empties it and fails on the mount point. */
+    if (wl_emptydir_detach_all(dir, &err) < 0 ||
+        wl_remove_tree(dir, &err) < 0) {
         log_warning("pod dir: %s", err.msg);
         wl_error_clear(&err);
     }

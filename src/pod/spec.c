@@ -929,3 +929,82 @@ int wl_pod_admit(const struct wl_pod_spec *s, size_t running_pods,
     }
     return 0;
 }
+
+/* What each field would need that a WASI module does not have. */
+static const char *const ignored_container_fields[] = {
+    "livenessProbe", "readinessProbe", "startupProbe", /* no way in */
+    "lifecycle",                                       /* no hooks */
+    "stdin", "stdinOnce", "tty",                       /* no terminal */
+};
+static const char *const ignored_pod_fields[] = {
+    "hostAliases", "shareProcessNamespace", "readinessGates", "dnsConfig",
+};
+
+static int add_field(char **list, const char *path)
+{
+    char *more = NULL;
+    if (asprintf(&more, "%s%s%s", *list ? *list : "", *list ? ", " : "",
+                 path) < 0)
+        return -1;
+    free(*list);
+    *list = more;
+    return 0;
+}
+
+/* A field counts when present and not its zero value (false, "", {}). */
+static bool field_set(const json_t *v)
+{
+    return v && !json_is_null(v) && !json_is_false(v) &&
+           !(json_is_string(v) && !*json_string_value(v)) &&
+           !(json_is_object(v) && json_object_size(v) == 0) &&
+           !(json_is_array(v) && json_array_size(v) == 0);
+}
+
+char *wl_pod_ignored_fields(const json_t *pod)
+{
+    const json_t *spec = json_object_get(pod, "spec");
+    char *list = NULL, path[160];
+    static const char *const kinds[] = {"initContainers", "containers"};
+    for (size_t k = 0; k < WL_ARRAY_SIZE(kinds); k++) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(spec, kinds[k]), i, c) {
+            for (size_t f = 0; f < WL_ARRAY_SIZE(ignored_container_fields);
+                 f++) {
+                if (!field_set(json_object_get(c, ignored_container_fields[f])))
+                    continue;
+                snprintf(path, sizeof(path), "spec.%s[%zu].%s", kinds[k], i,
+                         ignored_container_fields[f]);
+                if (add_field(&list, path) < 0)
+                    goto oom;
+            }
+            /* WASI has no working directory to set: "/" is all it means */
+            const char *wd = json_string_value(json_object_get(c, "workingDir"));
+            if (wd && *wd && strcmp(wd, "/") != 0) {
+                snprintf(path, sizeof(path), "spec.%s[%zu].workingDir", kinds[k],
+                         i);
+                if (add_field(&list, path) < 0)
+                    goto oom;
+            }
+        }
+    }
+    for (size_t f = 0; f < WL_ARRAY_SIZE(ignored_pod_fields); f++) {
+        if (!field_set(json_object_get(spec, ignored_pod_fields[f])))
+            continue;
+        snprintf(path, sizeof(path), "spec.%s", ignored_pod_fields[f]);
+        if (add_field(&list, path) < 0)
+            goto oom;
+    }
+    if (list) {
+        char *sentence = NULL;
+        if (asprintf(&sentence, "%s: not supported by wasmlet, ignored",
+                     list) < 0)
+            goto oom;
+        free(list);
+        return sentence;
+    }
+    return NULL;
+oom:
+    free(list);
+    return NULL;
+}

@@ -169,6 +169,13 @@ int wl_pod_spec_parse(const json_t *pod, struct wl_pod_spec **ret,
 /* Frees s and everything it owns. Accepts NULL and half-built specs. */
 void wl_pod_spec_free(struct wl_pod_spec *s);
 
+/* Fields of pod that wasmlet accepts but cannot honour (probes, lifecycle
+ * hooks, workingDir, stdin/tty, ...): NULL when there are none, else a
+ * malloc'd sentence naming each by its path, for a Warning Event, e.g.
+ * "spec.containers[0].readinessProbe, spec.hostAliases: not supported by
+ * wasmlet, ignored". */
+char *wl_pod_ignored_fields(const json_t *pod);
+
 /* Reasons wl_pod_admit() returns, as the kubelet puts them in pod status. */
 #define WL_POD_REASON_UNSUPPORTED "UnsupportedPodSpec"
 #define WL_POD_REASON_OUT_OF_PODS "OutOfpods"

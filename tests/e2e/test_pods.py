@@ -316,6 +316,19 @@ def test_missing_image_err_image_pull_then_backoff(cluster, node, images,
     delete(cluster, "noimage")
 
 
+def test_fields_wasmlet_cannot_honour_are_named_in_an_event(cluster, node,
+                                                            images):
+    p = pod("probed", images["hello"])
+    p["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["true"]}}
+    create(cluster, p)
+    phase(cluster, "probed", "Succeeded")
+    evs = events(cluster, "probed")
+    assert ("UnsupportedField", "spec.containers[0].readinessProbe: not "
+            "supported by wasmlet, ignored") in evs, evs
+    delete(cluster, "probed")
+
+
 def test_unsupported_pod_is_rejected_with_reason(cluster, node, images):
     create(cluster, pod("hostnet", images["hello"],
                         extra={"hostNetwork": True}))

@@ -824,7 +824,36 @@ static void test_pod_spec_rejects_arrays_over_limits(void)
     wl_pod_spec_free(s);
 }
 
+static void test_pod_ignored_fields_are_named(void)
+{
+    json_t *pod = parse_json(
+        "{\"metadata\": {\"name\": \"p\"}, \"spec\": {"
+        "\"hostAliases\": [{\"ip\": \"1.2.3.4\"}], \"dnsConfig\": {},"
+        "\"initContainers\": [{\"name\": \"i\", \"image\": \"x\","
+        " \"tty\": true}],"
+        "\"containers\": [{\"name\": \"a\", \"image\": \"x\","
+        " \"workingDir\": \"/\", \"stdin\": false},"
+        " {\"name\": \"b\", \"image\": \"x\", \"workingDir\": \"/data\","
+        " \"readinessProbe\": {\"exec\": {\"command\": [\"true\"]}},"
+        " \"lifecycle\": {\"preStop\": {}}}]}}");
+    char *s = wl_pod_ignored_fields(pod);
+    CHECK_STR(s, "spec.initContainers[0].tty, "
+                 "spec.containers[1].readinessProbe, "
+                 "spec.containers[1].lifecycle, "
+                 "spec.containers[1].workingDir, spec.hostAliases: "
+                 "not supported by wasmlet, ignored");
+    free(s);
+    json_decref(pod);
+
+    pod = parse_json("{\"metadata\": {\"name\": \"p\"}, \"spec\": "
+                     "{\"containers\": [{\"name\": \"a\", "
+                     "\"image\": \"x\"}]}}");
+    CHECK(wl_pod_ignored_fields(pod) == NULL);
+    json_decref(pod);
+}
+
 WL_TEST_MAIN(WL_T(test_pod_spec_decodes_realistic_pod_metadata),
+             WL_T(test_pod_ignored_fields_are_named),
              WL_T(test_pod_spec_decodes_realistic_pod_volumes),
              WL_T(test_pod_spec_volume_source_outlives_the_pod_json),
              WL_T(test_pod_spec_decodes_realistic_containers),
