@@ -28,6 +28,8 @@ struct wl_pod_msg {
     /* WL_MSG_STARTED / WL_MSG_EXITED / WL_MSG_VOLUMES */
     char *uid;
     bool ok; /* VOLUMES: every volume written; else message says why */
+    bool evict; /* VOLUMES: an emptyDir is over its sizeLimit: evict the
+                   pod, message says why (ok is then true) */
     bool is_init;
     size_t index;
     unsigned run_id;

@@ -12,6 +12,7 @@
 #include "kube/client.h"
 #include "kube/quantity.h"
 #include "pod/atomic_writer.h"
+#include "pod/emptydir.h"
 #include "pod/objects.h"
 #include "pod/events.h"
 #include "pod/runner.h"
@@ -52,6 +53,10 @@ struct mounted {
     char *reported_msg;
     struct token *tokens;
     size_t ntokens;
+    /* emptyDir sizeLimit: next measure (monotonic; 0: no limit), and
+     * whether the owner was told to evict the pod (then no more). */
+    double check_due;
+    bool evicted;
 };
 
 struct wl_volume_manager {
@@ -63,6 +68,7 @@ struct wl_volume_manager {
     struct wl_kube_client *client;
     unsigned client_gen; /* of cfg->creds, when client was made */
     struct mounted *pods;
+    bool memory_plain_logged; /* medium Memory fell back to a plain dir */
 };
 
 /* One file of a payload, owned. */
@@ -149,7 +155,8 @@ static bool managed(enum wl_volume_type t)
 bool wl_volumes_needed(const struct wl_pod_spec *s)
 {
     for (size_t i = 0; i < s->nvolumes; i++)
-        if (managed(s->volumes[i].type))
+        if (managed(s->volumes[i].type) ||
+            wl_emptydir_managed(&s->volumes[i]))
             return true;
     return false;
 }
@@ -623,13 +630,103 @@ static void reply(struct wl_volume_manager *vm, struct mounted *mp, bool ok,
     mp->reported_msg = ok ? NULL : strdup(message);
 }
 
+/* An emptyDir with a sizeLimit or medium Memory: the limit must parse
+ * (else FailedMount, as a mount the kubelet cannot set up), and medium
+ * Memory is a tmpfs, or where this node cannot mount one a plain
+ * directory (said once: the sizeLimit is still enforced, by eviction). */
+static int setup_emptydir(struct wl_volume_manager *vm, struct mounted *mp,
+                          const struct wl_volume *v, struct wl_error *err)
+{
+    int64_t size = 0;
+    const char *text = NULL;
+    _cleanup_free_ char *dir = NULL;
+    int merr = 0;
+    if (wl_emptydir_limit(v, &size, &text, err) < 0)
+        return -1;
+    if (!wl_emptydir_memory(v))
+        return 0; /* a plain emptyDir: the runner makes it */
+    if (volume_dir(vm, mp->uid, v->name, &dir) < 0)
+        return wl_error_set(err, ENOMEM, "volume");
+    bool was_mounted = wl_emptydir_is_mount(dir);
+    if (wl_emptydir_setup_memory(dir, size, &merr, err) < 0)
+        return -1;
+    if (merr == 0 && !was_mounted)
+        log_info("tmpfs mounted pod=%s/%s volume=%s size=%s",
+                 mp->spec->namespace_, mp->spec->name, v->name,
+                 text ? text : "half-of-memory");
+    if (merr != 0 && !vm->memory_plain_logged) {
+        vm->memory_plain_logged = true;
+        log_info("emptyDir medium Memory is a plain directory on this node "
+                 "(no tmpfs: %s); sizeLimit is enforced by eviction",
+                 merr == EPERM && geteuid() != 0 ? "wasmlet does not run as "
+                                                   "root"
+                                                 : strerror(merr));
+    }
+    return 0;
+}
+
+/* emptyDir sizeLimit, as the kubelet's eviction manager
+ * (emptyDirLimitEviction): a volume using more than its limit evicts the
+ * pod. The owner stops it and fails it with reason Evicted; we only
+ * measure and tell, once. */
+static void check_limits(struct wl_volume_manager *vm, struct mounted *mp)
+{
+    mp->check_due = wl_now_s() + WL_EMPTYDIR_CHECK_S;
+    for (size_t i = 0; i < mp->spec->nvolumes && !mp->evicted; i++) {
+        const struct wl_volume *v = &mp->spec->volumes[i];
+        struct wl_error err = WL_ERROR_INIT;
+        _cleanup_free_ char *dir = NULL;
+        int64_t limit = 0;
+        const char *text = NULL;
+        uint64_t used = 0;
+        /* A limit that does not parse failed the mount already. */
+        if (wl_emptydir_limit(v, &limit, &text, &err) <= 0 ||
+            volume_dir(vm, mp->uid, v->name, &dir) < 0 ||
+            wl_dir_usage(dir, &used, &err) < 0) {
+            if (err.msg)
+                log_debug("emptyDir usage pod=%s/%s: %s",
+                          mp->spec->namespace_, mp->spec->name, err.msg);
+            wl_error_clear(&err);
+            continue;
+        }
+        if (used <= (uint64_t)limit)
+            continue;
+        struct wl_pod_msg *m = calloc(1, sizeof(*m));
+        if (!m)
+            return;
+        m->kind = WL_MSG_VOLUMES;
+        m->ok = true;
+        m->evict = true;
+        m->uid = strdup(mp->uid);
+        /* The kubelet's emptyDirMessageFmt, without its trailing space. */
+        if (!m->uid || asprintf(&m->message,
+                                "Usage of EmptyDir volume \"%s\" exceeds "
+                                "the limit \"%s\".",
+                                v->name, text) < 0) {
+            m->message = NULL;
+            wl_pod_msg_free(m);
+            return;
+        }
+        log_warning("emptyDir over its sizeLimit pod=%s/%s volume=%s "
+                    "used=%llu limit=%s",
+                    mp->spec->namespace_, mp->spec->name, v->name,
+                    (unsigned long long)used, text);
+        if (wl_queue_push(vm->reply, m) < 0) {
+            wl_pod_msg_free(m);
+            return;
+        }
+        mp->evicted = true;
+    }
+}
+
 static void sync_pod(struct wl_volume_manager *vm, struct mounted *mp)
 {
     struct wl_error err = WL_ERROR_INIT;
     const struct wl_volume *failed = NULL;
     for (size_t i = 0; i < mp->spec->nvolumes && !failed; i++) {
         const struct wl_volume *v = &mp->spec->volumes[i];
-        if (managed(v->type) && write_volume(vm, mp, v, &err) < 0)
+        if ((managed(v->type) && write_volume(vm, mp, v, &err) < 0) ||
+            (wl_emptydir_managed(v) && setup_emptydir(vm, mp, v, &err) < 0))
             failed = v;
     }
     double now = wl_now_s();
@@ -696,6 +793,11 @@ static void on_mount(struct wl_volume_manager *vm, json_t *pod)
     mp->pod = pod;
     mp->due = 0;          /* now */
     mp->reported = false; /* the owner waits for an answer */
+    mp->check_due = 0;
+    for (size_t i = 0; i < spec->nvolumes && !mp->check_due; i++)
+        if (json_object_get(spec->volumes[i].source, "sizeLimit") &&
+            spec->volumes[i].type == WL_VOL_EMPTYDIR)
+            mp->check_due = wl_now_s() + WL_EMPTYDIR_CHECK_S;
 }
 
 static void on_unmount(struct wl_volume_manager *vm, const char *uid)
@@ -710,10 +812,14 @@ static void on_unmount(struct wl_volume_manager *vm, const char *uid)
     for (size_t i = 0; i < mp->spec->nvolumes; i++) {
         struct wl_error err = WL_ERROR_INIT;
         _cleanup_free_ char *dir = NULL;
-        if (!managed(mp->spec->volumes[i].type) ||
+        /* medium Memory goes too: the kubelet tears down the volumes of
+         * terminated pods, and a tmpfs holds memory. */
+        bool memory = wl_emptydir_memory(&mp->spec->volumes[i]);
+        if (!(managed(mp->spec->volumes[i].type) || memory) ||
             volume_dir(vm, uid, mp->spec->volumes[i].name, &dir) < 0)
             continue;
-        if (wl_remove_tree(dir, &err) < 0) {
+        if ((memory && wl_emptydir_detach(dir, &err) < 0) ||
+            wl_remove_tree(dir, &err) < 0) {
             log_warning("volume unmount pod=%s/%s: %s", mp->spec->namespace_,
                         mp->spec->name, err.msg);
             wl_error_clear(&err);
@@ -754,9 +860,12 @@ static void *volume_main(void *arg)
     struct wl_volume_manager *vm = arg;
     while (!wl_queue_closed(vm->requests)) {
         double now = wl_now_s(), next = now + 1.0;
-        for (struct mounted *mp = vm->pods; mp; mp = mp->next)
+        for (struct mounted *mp = vm->pods; mp; mp = mp->next) {
             if (mp->due < next)
                 next = mp->due;
+            if (mp->check_due && !mp->evicted && mp->check_due < next)
+                next = mp->check_due;
+        }
         long wait = next > now ? (long)((next - now) * 1000) : 0;
         struct req *r = wl_queue_pop(vm->requests, wait);
         for (; r; r = wl_queue_pop(vm->requests, 0)) {
@@ -771,6 +880,10 @@ static void *volume_main(void *arg)
         for (struct mounted *mp = vm->pods; mp; mp = mp->next)
             if (mp->due <= now && !wl_queue_closed(vm->requests))
                 sync_pod(vm, mp);
+        now = wl_now_s();
+        for (struct mounted *mp = vm->pods; mp; mp = mp->next)
+            if (mp->check_due && !mp->evicted && mp->check_due <= now)
+                check_limits(vm, mp);
     }
     while (vm->pods) {
         struct mounted *mp = vm->pods;

@@ -33,6 +33,9 @@
 /* Seconds between two writes of a mounted pod's volumes (the kubelet's
  * sync period is a minute; 20 s keeps updates well inside it). */
 #define WL_VOLUME_RESYNC_S 20
+/* Seconds between two measures of an emptyDir with a sizeLimit (an lstat
+ * walk; the kubelet's eviction manager looks every 10 s). */
+#define WL_EMPTYDIR_CHECK_S 5
 /* Longest wait between two attempts at a failing mount. */
 #define WL_VOLUME_BACKOFF_MAX_S 30
 /* serviceAccountToken.expirationSeconds: default and minimum, as the API. */
@@ -41,7 +44,8 @@
 
 struct wl_volume_manager;
 
-/* Whether the pod has a volume this manager writes. */
+/* Whether the pod has a volume this manager writes, or an emptyDir it
+ * sets up or measures (medium Memory, sizeLimit). */
 bool wl_volumes_needed(const struct wl_pod_spec *s);
 
 /* Starts the thread. cfg must outlive the manager; replies go to reply

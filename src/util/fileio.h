@@ -35,4 +35,11 @@ int wl_mkdir_p(const char *path, unsigned mode, struct wl_error *err);
  * symlinks; a missing path is fine. */
 int wl_remove_tree(const char *path, struct wl_error *err);
 
+/* Disk space used by path and everything under it, in bytes, as du counts
+ * it: st_blocks * 512 of every entry (directories included, symlinks not
+ * followed, a file with n hard links inside the tree counted n times). A
+ * missing path uses 0 bytes; entries that vanish during the walk are
+ * skipped. Fails only when path cannot be walked at all. */
+int wl_dir_usage(const char *path, uint64_t *ret_bytes, struct wl_error *err);
+
 #endif

@@ -323,3 +323,94 @@ def test_host_path_types(cluster, node, images, tmp_path):
         assert msg in waiting(p)["message"], waiting(p)
         assert not (tmp_path / "absent").exists()
         delete(cluster, name)
+
+
+def terminated(p):
+    cs = p["status"].get("containerStatuses") or [{}]
+    return cs[0].get("state", {}).get("terminated")
+
+
+def mounts_at(path):
+    """Mount points in /proc/self/mountinfo at path: (fstype, options)."""
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ", 1)
+            point = left.split()[4].replace("\\040", " ")
+            if point == str(path):
+                fstype, _, opts = right.split()[:3]
+                found.append((fstype, opts))
+    return found
+
+
+def test_empty_dir_over_its_size_limit_evicts_the_pod(cluster, node, images):
+    # restartPolicy Always: an evicted pod still never runs again.
+    over = vpod("ed-over", images["files"],
+                ["fill", "/scratch/big", str(4 << 20)],
+                volumes=[{"name": "scratch",
+                          "emptyDir": {"sizeLimit": "1Mi"}}],
+                mounts=[{"name": "scratch", "mountPath": "/scratch"}],
+                restart="Always")
+    under = vpod("ed-under", images["files"],
+                 ["fill", "/scratch/small", str(1 << 20)],
+                 volumes=[{"name": "scratch",
+                           "emptyDir": {"sizeLimit": "8Mi"}}],
+                 mounts=[{"name": "scratch", "mountPath": "/scratch"}],
+                 restart="Always")
+    create(cluster, over)
+    create(cluster, under)
+    want = 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi".'
+    p = phase(cluster, "ed-over", "Failed", timeout=40)
+    assert p["status"]["reason"] == "Evicted"
+    assert p["status"]["message"] == want
+    assert "wrote 4194304 bytes" in log_text(node, p)
+    wait_for("Evicted event",
+             lambda: ("Evicted", want) in events(cluster, "ed-over"),
+             timeout=20)
+    p = wait_for("container terminated",
+                 lambda: (lambda p: p if p and terminated(p) else None)(
+                     get(cluster, "ed-over")), timeout=20)
+    assert terminated(p)["exitCode"] == 137, terminated(p)
+    # Nothing restarts: two more measures later it is still so.
+    time.sleep(12)
+    p = get(cluster, "ed-over")
+    assert p["status"]["phase"] == "Failed"
+    assert p["status"]["containerStatuses"][0]["restartCount"] == 0
+    assert terminated(p)["exitCode"] == 137
+    assert not (node.data_dir / "pods" / p["metadata"]["uid"] / "main" /
+                "1.log").exists()
+
+    # Under its limit: runs on.
+    q = wait_log(node, cluster, "ed-under", "wrote 1048576 bytes")
+    assert q["status"]["phase"] == "Running"
+    assert "Evicted" not in [r for r, _ in events(cluster, "ed-under")]
+    assert q["status"]["containerStatuses"][0]["restartCount"] == 0
+    delete(cluster, "ed-over")
+    delete(cluster, "ed-under")
+
+
+def test_memory_medium_empty_dir(cluster, node, images):
+    vols = [{"name": "mem", "emptyDir": {"medium": "Memory",
+                                         "sizeLimit": "2Mi"}}]
+    create(cluster, vpod("ed-mem", images["files"],
+                         ["fill", "/mem/data", str(512 << 10)],
+                         volumes=vols,
+                         mounts=[{"name": "mem", "mountPath": "/mem"}],
+                         restart="Always"))
+    p = wait_log(node, cluster, "ed-mem", "wrote 524288 bytes")
+    d = vol_dir(node, p, "mem")
+    assert (d / "data").stat().st_size == 512 << 10
+    real = os.path.realpath(d)
+    found = mounts_at(real)
+    if os.geteuid() == 0:
+        # Root: a tmpfs of sizeLimit, as the kubelet mounts it.
+        assert len(found) == 1 and found[0][0] == "tmpfs", found
+        assert "size=2048k" in found[0][1], found
+    else:
+        assert found == []  # a plain directory
+        assert "medium Memory is a plain directory" in node.output()
+    assert p["status"]["phase"] == "Running"
+    delete(cluster, "ed-mem", wait=True)
+    pod_dir = node.data_dir / "pods" / p["metadata"]["uid"]
+    wait_for("pod dir removed", lambda: not pod_dir.exists(), timeout=20)
+    assert mounts_at(real) == []

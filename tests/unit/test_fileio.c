@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,6 +104,69 @@ static void test_read_missing_file_names_it(void)
     wl_error_clear(&err);
 }
 
+/* Writes len bytes to path: noise, so that a compressing filesystem
+ * still allocates them. */
+static int fill(const char *path, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    unsigned char buf[4096];
+    uint32_t x = 2463534242u;
+    for (size_t done = 0; fd >= 0 && done < len;) {
+        size_t n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            buf[i] = (unsigned char)x;
+        }
+        if (write(fd, buf, n) != (ssize_t)n) {
+            close(fd);
+            return -1;
+        }
+        done += n;
+    }
+    return fd < 0 || fsync(fd) < 0 || close(fd) < 0 ? -1 : 0;
+}
+
+static void test_dir_usage_counts_allocated_blocks_of_the_tree(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    char top[256], sub[300], f1[300], f2[320], sparse[300], link[300];
+    snprintf(top, sizeof(top), "%s/usage", dir);
+    snprintf(sub, sizeof(sub), "%s/sub", top);
+    snprintf(f1, sizeof(f1), "%s/one", top);
+    snprintf(f2, sizeof(f2), "%s/two", sub);
+    snprintf(sparse, sizeof(sparse), "%s/sparse", top);
+    snprintf(link, sizeof(link), "%s/link", top);
+    CHECK_INT(mkdir(top, 0700), 0);
+    CHECK_INT(mkdir(sub, 0700), 0);
+    uint64_t empty = 0;
+    CHECK_INT(wl_dir_usage(top, &empty, &err), 0);
+    CHECK(empty < 64 * 1024); /* two directories */
+
+    CHECK_INT(fill(f1, 1 << 20), 0);
+    CHECK_INT(fill(f2, 3 << 20), 0);
+    /* A 1 GiB hole holds no blocks: it does not count. */
+    int fd = open(sparse, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    CHECK_INT(ftruncate(fd, 1L << 30), 0);
+    close(fd);
+    /* A symlink to outside the tree is not followed. */
+    CHECK_INT(symlink("/usr", link), 0);
+
+    uint64_t bytes = 0;
+    CHECK_INT(wl_dir_usage(top, &bytes, &err), 0);
+    CHECK(bytes >= empty + (4u << 20));
+    CHECK(bytes < empty + (4u << 20) + 256 * 1024);
+}
+
+static void test_dir_usage_of_a_missing_dir_is_zero(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    uint64_t bytes = 42;
+    CHECK_INT(wl_dir_usage("/nonexistent/wl-usage", &bytes, &err), 0);
+    CHECK_INT(bytes, 0);
+    CHECK(err.msg == NULL);
+}
+
 static void cleanup(void)
 {
     char cmd[128];
@@ -126,4 +190,6 @@ WL_TEST_MAIN(WL_T(test_setup), WL_T(test_write_atomic_creates_and_replaces),
              WL_T(test_write_atomic_failure_leaves_target_alone),
              WL_T(test_read_refuses_file_over_limit),
              WL_T(test_read_refuses_directory),
-             WL_T(test_read_missing_file_names_it))
+             WL_T(test_read_missing_file_names_it),
+             WL_T(test_dir_usage_counts_allocated_blocks_of_the_tree),
+             WL_T(test_dir_usage_of_a_missing_dir_is_zero))
