@@ -18,6 +18,12 @@
  * of their lifetime. A failure (object missing, forbidden, bad path) posts
  * a FailedMount Event and is retried with backoff (1 s doubling to
  * WL_VOLUME_BACKOFF_MAX_S).
+ *
+ * emptyDirs (pod/emptydir.h): medium Memory is set up here (a tmpfs, or a
+ * plain directory) before the first ok, and removed on unmount; a volume
+ * with a sizeLimit is measured every WL_EMPTYDIR_CHECK_S, and once one is
+ * over its limit the owner gets a WL_MSG_VOLUMES with evict set and the
+ * kubelet's message, and evicts the pod.
  */
 #ifndef WL_POD_VOLUMES_H
 #define WL_POD_VOLUMES_H

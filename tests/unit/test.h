@@ -8,6 +8,7 @@
 #define WL_TESTS_UNIT_TEST_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int wl_test_failed;
@@ -66,6 +67,29 @@ static inline int wl_test_run_all(const struct wl_test *tests, size_t n)
     }
     printf("%zu passed, %d failed\n", n - (size_t)failures, failures);
     return failures ? 1 : 0;
+}
+
+/* A scratch directory for the whole test program: wl_test_tmpdir(dir)
+ * makes it from a mkdtemp template ("/tmp/wl-x-XXXXXX", rewritten in
+ * place) and removes it, with everything in it, at exit. */
+static char *wl_test_tmpdir_path;
+
+static inline void wl_test_tmpdir_remove(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", wl_test_tmpdir_path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", wl_test_tmpdir_path);
+}
+
+static inline void wl_test_tmpdir(char *dir)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    wl_test_tmpdir_path = dir;
+    atexit(wl_test_tmpdir_remove);
 }
 
 #define WL_T(fn) {#fn, fn}

@@ -167,24 +167,7 @@ static void test_dir_usage_of_a_missing_dir_is_zero(void)
     CHECK(err.msg == NULL);
 }
 
-static void cleanup(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-}
-
-static void setup(void)
-{
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    atexit(cleanup);
-}
-
-static void test_setup(void) { setup(); }
+static void test_setup(void) { wl_test_tmpdir(dir); }
 
 WL_TEST_MAIN(WL_T(test_setup), WL_T(test_write_atomic_creates_and_replaces),
              WL_T(test_write_atomic_failure_leaves_target_alone),

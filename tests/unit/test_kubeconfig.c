@@ -920,22 +920,7 @@ static void test_free_accepts_null(void)
     wl_kubeconfig_free(NULL);
 }
 
-static void cleanup(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-}
-
-static void test_setup(void)
-{
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    atexit(cleanup);
-}
+static void test_setup(void) { wl_test_tmpdir(dir); }
 
 WL_TEST_MAIN(
     WL_T(test_setup), WL_T(test_data_fields_are_decoded),

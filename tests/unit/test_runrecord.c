@@ -99,19 +99,7 @@ static void test_corrupt_record_counts_as_lost(void)
     wl_error_clear(&err);
 }
 
-static void cleanup(void)
-{
-    struct wl_error err = WL_ERROR_INIT;
-    if (wl_remove_tree(dir, &err) < 0)
-        fprintf(stderr, "%s\n", err.msg);
-    wl_error_clear(&err);
-}
-
-static void test_setup(void)
-{
-    CHECK(mkdtemp(dir) != NULL);
-    atexit(cleanup);
-}
+static void test_setup(void) { wl_test_tmpdir(dir); }
 
 WL_TEST_MAIN(WL_T(test_setup), WL_T(test_never_ran),
              WL_T(test_lost_run_has_log_and_no_exit),
