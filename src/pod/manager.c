@@ -346,6 +346,7 @@ static void start_ctr(struct wl_pod_manager *m, struct pod *p, struct ctr *c)
         return;
     job->cfg = m->cfg;
     job->queue = m->queue;
+    job->writer = m->writer;
     job->pod = json_deep_copy(p->obj);
     job->is_init = c->is_init;
     job->index = c->index;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "pod/objects.h"
 #include "pod/runrecord.h"
 #include "pod/spec.h"
+#include "pod/writer.h"
 #include "runtime/module_cache.h"
 #include "util/base64.h"
 #include "util/cleanup.h"
@@ -103,6 +105,38 @@ static void send_failure(struct run *r, const char *reason, const char *msg)
     send_msg(r, m);
 }
 
+/* An Event about this container's pod, posted by the pod writer thread
+ * (pod/writer.h), so a start never waits on it. */
+static void runner_event(struct run *r, bool with_field, bool warning,
+                         const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void runner_event(struct run *r, bool with_field, bool warning,
+                         const char *reason, const char *fmt, ...)
+{
+    char *msg = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    wl_pod_writer_event(r->job->writer,
+                        wl_pod_event_build(r->job->cfg->node_name, r->job->pod,
+                                           with_field ? r->field_path : NULL,
+                                           warning, reason, msg));
+    free(msg);
+}
+
+/* The API client, made on first use: most runs never need one. */
+static struct wl_kube_client *client_of(struct run *r, struct wl_error *err)
+{
+    if (!r->client)
+        (void)wl_kube_client_from_creds(r->job->cfg->creds,
+                                        "wasmlet/" WL_VERSION, &r->client,
+                                        NULL, err);
+    return r->client;
+}
+
 /* ---- environment ---- */
 
 static const char *lookup_env(void *ud, const char *name, size_t len)
@@ -140,8 +174,11 @@ static int env_add(struct run *r, const char *name, char *value_taken,
 static int get_object(struct run *r, bool secret, const char *name,
                       json_t **ret, struct wl_error *err)
 {
-    return wl_pod_get_object(r->client, r->spec->namespace_, secret, name,
-                             ret, err);
+    struct wl_kube_client *c = client_of(r, err);
+    *ret = NULL;
+    return c ? wl_pod_get_object(c, r->spec->namespace_, secret, name, ret,
+                                 err)
+             : -1;
 }
 
 /* A key's value as an environment variable's. */
@@ -496,8 +533,7 @@ static void pull_secrets(struct run *r, char ***docs, size_t **lens,
         json_t *s = NULL;
         const char *name = r->spec->image_pull_secrets[i];
         if (get_object(r, true, name, &s, &err) < 0 || !s) {
-            wl_pod_event(r->client, r->job->cfg->node_name, r->job->pod, NULL,
-                         true, "FailedToRetrieveImagePullSecret",
+            runner_event(r, false, true, "FailedToRetrieveImagePullSecret",
                          "Unable to retrieve some image pull secrets (%s); "
                          "attempting to pull the image may not succeed.",
                          name);
@@ -521,6 +557,21 @@ static void pull_secrets(struct run *r, char ***docs, size_t **lens,
     }
 }
 
+/* Whether the container's image is in the store already. */
+static bool image_present(struct run *r)
+{
+    char **keep = NULL;
+    size_t n = 0;
+    struct wl_error err = WL_ERROR_INIT;
+    (void)wl_puller_image_blobs(r->job->cfg->puller, r->c->image, &keep, &n,
+                                &err);
+    wl_error_clear(&err);
+    for (size_t i = 0; i < n; i++)
+        free(keep[i]);
+    free(keep);
+    return n > 0;
+}
+
 static int do_pull(struct run *r, struct wl_pull_result *res,
                    struct wl_error *err)
 {
@@ -533,10 +584,11 @@ static int do_pull(struct run *r, struct wl_pull_result *res,
     pull_secrets(r, &docs, &lens, &n);
     struct wl_pull_auth auth = {.docker_configs = (const char *const *)docs,
                                 .docker_config_lens = lens, .n = n};
-    const char *node = r->job->cfg->node_name;
-    if (policy != WL_PULL_NEVER)
-        wl_pod_event(r->client, node, r->job->pod, r->field_path, false,
-                     "Pulling", "Pulling image \"%s\"", c->image);
+    /* As the kubelet: "Pulling" only when the registry is asked. */
+    if (policy == WL_PULL_ALWAYS ||
+        (policy == WL_PULL_IF_NOT_PRESENT && !image_present(r)))
+        runner_event(r, true, false, "Pulling", "Pulling image \"%s\"",
+                     c->image);
     double t0 = wl_now_s();
     int rc = wl_puller_pull(r->job->cfg->puller, c->image, policy, &auth, res,
                             err);
@@ -549,14 +601,13 @@ static int do_pull(struct run *r, struct wl_pull_result *res,
     if (rc < 0)
         return -1;
     if (res->cached)
-        wl_pod_event(r->client, node, r->job->pod, r->field_path, false,
-                     "Pulled", "Container image \"%s\" already present on "
-                               "machine",
+        runner_event(r, true, false, "Pulled",
+                     "Container image \"%s\" already present on machine",
                      c->image);
     else
-        wl_pod_event(r->client, node, r->job->pod, r->field_path, false,
-                     "Pulled", "Successfully pulled image \"%s\" in %.3fs. "
-                               "Image size: %llu bytes.",
+        runner_event(r, true, false, "Pulled",
+                     "Successfully pulled image \"%s\" in %.3fs. "
+                     "Image size: %llu bytes.",
                      c->image, wl_now_s() - t0,
                      (unsigned long long)res->module_size);
     return 0;
@@ -594,22 +645,16 @@ static void runner(struct run *r)
     struct wl_cri_log *log = NULL;
     _cleanup_free_ char *log_path = NULL, *ctr_dir = NULL;
 
-    if (wl_kube_client_from_creds(cfg->creds, "wasmlet/" WL_VERSION,
-                                  &r->client, NULL, &err) < 0) {
-        send_failure(r, "CreateContainerError", err.msg);
-        goto out;
-    }
     if (do_pull(r, &pulled, &err) < 0) {
-        wl_pod_event(r->client, cfg->node_name, job->pod, r->field_path, true,
-                     "Failed", "Failed to pull image \"%s\": %s", r->c->image,
+        runner_event(r, true, true, "Failed",
+                     "Failed to pull image \"%s\": %s", r->c->image,
                      err.msg);
         send_failure(r, "ErrImagePull", err.msg);
         goto out;
     }
     if (build_env(r, &err) < 0 || build_volumes(r, &err) < 0 ||
         build_argv(r, &err) < 0) {
-        wl_pod_event(r->client, cfg->node_name, job->pod, r->field_path, true,
-                     "Failed", "Error: %s", err.msg);
+        runner_event(r, true, true, "Failed", "Error: %s", err.msg);
         send_failure(r, "CreateContainerConfigError", err.msg);
         goto out;
     }
@@ -621,8 +666,7 @@ static void runner(struct run *r)
     }
     if (load_module(r, &pulled, &module, &err) < 0 ||
         wl_cri_log_open(log_path, &log, &err) < 0) {
-        wl_pod_event(r->client, cfg->node_name, job->pod, r->field_path, true,
-                     "Failed", "Error: %s", err.msg);
+        runner_event(r, true, true, "Failed", "Error: %s", err.msg);
         send_failure(r, "CreateContainerError", err.msg);
         goto out;
     }

@@ -13,6 +13,8 @@
 #include "runtime/run.h"
 #include "util/queue.h"
 
+struct wl_pod_writer;
+
 enum wl_pod_msg_kind {
     WL_MSG_POD,     /* a watch event */
     WL_MSG_STARTED, /* a runner started its module */
@@ -47,6 +49,7 @@ void wl_pod_msg_free(void *msg);
 struct wl_runner_job {
     const struct wl_pod_manager_config *cfg;
     struct wl_queue *queue;
+    struct wl_pod_writer *writer; /* posts the run's Events */
     json_t *pod; /* a deep copy: the runner's own */
     bool is_init;
     size_t index;

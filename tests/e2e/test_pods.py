@@ -132,7 +132,15 @@ def test_hello_succeeds_with_output_events_and_status(cluster, node, images):
     reasons = [r for r, _ in events(cluster, "hello")]
     for want in ("Pulling", "Pulled", "Created", "Started"):
         assert want in reasons, reasons
+    # the same image again: present on the node, so no "Pulling"
+    create(cluster, pod("hello-again", images["hello"]))
+    phase(cluster, "hello-again", "Succeeded")
+    evs = events(cluster, "hello-again")
+    assert "Pulling" not in [r for r, _ in evs], evs
+    assert ("Pulled", f'Container image "{images["hello"]}" already present '
+            "on machine") in evs, evs
     delete(cluster, "hello")
+    delete(cluster, "hello-again")
 
 
 def test_exit_code_and_trap_fail_with_reason(cluster, node, images):
