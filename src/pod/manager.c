@@ -316,26 +316,8 @@ static void write_status(struct wl_pod_manager *m, struct pod *p,
 }
 
 /* An Event from the owner thread, posted by the writer thread. */
-static void owner_event(struct wl_pod_manager *m, const json_t *pod,
-                        const char *field_path, bool warning,
-                        const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void owner_event(struct wl_pod_manager *m, const json_t *pod,
-                        const char *field_path, bool warning,
-                        const char *reason, const char *fmt, ...)
-{
-    char *msg = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&msg, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    wl_pod_writer_event(m->writer,
-                        wl_pod_event_build(m->cfg->node_name, pod, field_path,
-                                           warning, reason, msg));
-    free(msg);
-}
+#define owner_event(m, pod, ...)                                               \
+    wl_pod_writer_eventf((m)->writer, (m)->cfg->node_name, pod, __VA_ARGS__)
 
 /* ---------------------------------------------------------------- actions */
 

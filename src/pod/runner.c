@@ -105,27 +105,10 @@ static void send_failure(struct run *r, const char *reason, const char *msg)
     send_msg(r, m);
 }
 
-/* An Event about this container's pod, posted by the pod writer thread
- * (pod/writer.h), so a start never waits on it. */
-static void runner_event(struct run *r, bool with_field, bool warning,
-                         const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void runner_event(struct run *r, bool with_field, bool warning,
-                         const char *reason, const char *fmt, ...)
-{
-    char *msg = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&msg, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    wl_pod_writer_event(r->job->writer,
-                        wl_pod_event_build(r->job->cfg->node_name, r->job->pod,
-                                           with_field ? r->field_path : NULL,
-                                           warning, reason, msg));
-    free(msg);
-}
+/* An Event about the run's pod, posted by the pod writer thread. */
+#define run_event(r, ...)                                                      \
+    wl_pod_writer_eventf((r)->job->writer, (r)->job->cfg->node_name,         \
+                         (r)->job->pod, __VA_ARGS__)
 
 /* The API client, made on first use: most runs never need one. */
 static struct wl_kube_client *client_of(struct run *r, struct wl_error *err)
@@ -533,10 +516,10 @@ static void pull_secrets(struct run *r, char ***docs, size_t **lens,
         json_t *s = NULL;
         const char *name = r->spec->image_pull_secrets[i];
         if (get_object(r, true, name, &s, &err) < 0 || !s) {
-            runner_event(r, false, true, "FailedToRetrieveImagePullSecret",
-                         "Unable to retrieve some image pull secrets (%s); "
-                         "attempting to pull the image may not succeed.",
-                         name);
+            run_event(r, NULL, true, "FailedToRetrieveImagePullSecret",
+                      "Unable to retrieve some image pull secrets (%s); "
+                      "attempting to pull the image may not succeed.",
+                      name);
             wl_error_clear(&err);
             json_decref(s);
             continue;
@@ -587,8 +570,8 @@ static int do_pull(struct run *r, struct wl_pull_result *res,
     /* As the kubelet: "Pulling" only when the registry is asked. */
     if (policy == WL_PULL_ALWAYS ||
         (policy == WL_PULL_IF_NOT_PRESENT && !image_present(r)))
-        runner_event(r, true, false, "Pulling", "Pulling image \"%s\"",
-                     c->image);
+        run_event(r, r->field_path, false, "Pulling", "Pulling image \"%s\"",
+                  c->image);
     double t0 = wl_now_s();
     int rc = wl_puller_pull(r->job->cfg->puller, c->image, policy, &auth, res,
                             err);
@@ -601,15 +584,15 @@ static int do_pull(struct run *r, struct wl_pull_result *res,
     if (rc < 0)
         return -1;
     if (res->cached)
-        runner_event(r, true, false, "Pulled",
-                     "Container image \"%s\" already present on machine",
-                     c->image);
+        run_event(r, r->field_path, false, "Pulled",
+                  "Container image \"%s\" already present on machine",
+                  c->image);
     else
-        runner_event(r, true, false, "Pulled",
-                     "Successfully pulled image \"%s\" in %.3fs. "
-                     "Image size: %llu bytes.",
-                     c->image, wl_now_s() - t0,
-                     (unsigned long long)res->module_size);
+        run_event(r, r->field_path, false, "Pulled",
+                  "Successfully pulled image \"%s\" in %.3fs. "
+                  "Image size: %llu bytes.",
+                  c->image, wl_now_s() - t0,
+                  (unsigned long long)res->module_size);
     return 0;
 }
 
@@ -646,15 +629,14 @@ static void runner(struct run *r)
     _cleanup_free_ char *log_path = NULL, *ctr_dir = NULL;
 
     if (do_pull(r, &pulled, &err) < 0) {
-        runner_event(r, true, true, "Failed",
-                     "Failed to pull image \"%s\": %s", r->c->image,
-                     err.msg);
+        run_event(r, r->field_path, true, "Failed",
+                  "Failed to pull image \"%s\": %s", r->c->image, err.msg);
         send_failure(r, "ErrImagePull", err.msg);
         goto out;
     }
     if (build_env(r, &err) < 0 || build_volumes(r, &err) < 0 ||
         build_argv(r, &err) < 0) {
-        runner_event(r, true, true, "Failed", "Error: %s", err.msg);
+        run_event(r, r->field_path, true, "Failed", "Error: %s", err.msg);
         send_failure(r, "CreateContainerConfigError", err.msg);
         goto out;
     }
@@ -666,7 +648,7 @@ static void runner(struct run *r)
     }
     if (load_module(r, &pulled, &module, &err) < 0 ||
         wl_cri_log_open(log_path, &log, &err) < 0) {
-        runner_event(r, true, true, "Failed", "Error: %s", err.msg);
+        run_event(r, r->field_path, true, "Failed", "Error: %s", err.msg);
         send_failure(r, "CreateContainerError", err.msg);
         goto out;
     }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "pod/events.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/queue.h"
@@ -276,6 +278,23 @@ void wl_pod_writer_event(struct wl_pod_writer *w, json_t *event)
     it->is_event = true;
     it->body = event;
     push(w, it);
+}
+
+void wl_pod_writer_eventf(struct wl_pod_writer *w, const char *node,
+                          const json_t *pod, const char *field_path,
+                          bool warning, const char *reason, const char *fmt,
+                          ...)
+{
+    char *msg = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    wl_pod_writer_event(w, wl_pod_event_build(node, pod, field_path, warning,
+                                              reason, msg));
+    free(msg);
 }
 
 void wl_pod_writer_stats(struct wl_pod_writer *w,

@@ -14,6 +14,7 @@
 #define WL_POD_WRITER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "kube/client.h"
 #include "util/error.h"
@@ -42,6 +43,12 @@ void wl_pod_writer_status(struct wl_pod_writer *w, const char *namespace_,
 
 /* Queues an Event object (taken; see wl_pod_event_build()). */
 void wl_pod_writer_event(struct wl_pod_writer *w, json_t *event);
+
+/* Builds the Event (wl_pod_event_build) about pod and queues it. */
+void wl_pod_writer_eventf(struct wl_pod_writer *w, const char *node,
+                          const json_t *pod, const char *field_path,
+                          bool warning, const char *reason, const char *fmt,
+                          ...) __attribute__((format(printf, 7, 8)));
 
 void wl_pod_writer_stats(struct wl_pod_writer *w,
                          struct wl_pod_writer_stats *ret);
