@@ -1,7 +1,9 @@
 """A wasmlet that dies hard and comes back: every pod reconciled, nothing
 run twice, restart counts right; and many pods at once."""
 import json
+import os
 import signal
+import time
 
 import pytest
 
@@ -177,3 +179,56 @@ def test_100_pods_created_at_once_all_succeed(cluster, wasmlet, images):
     stats = dict(kv.split("=") for kv in line.split() if "=" in kv)
     written = int(stats["written"])
     assert 100 <= written <= 400, line
+
+
+def test_apiserver_restart_pods_keep_running_and_status_catches_up(
+        cluster, wasmlet, images):
+    objs = [pod("rc-long", images["sleeper"], restart="Always"),
+            pod("rc-short", images["sleeper"], args=["4"])]
+    for o in objs:
+        on_node(o)
+        o["metadata"]["labels"] = {"suite": "reconcile"}
+    wasmlet.start()
+    wasmlet.ready()
+    create_all(cluster, objs)
+    wait_for("both Running", lambda: all(
+        (get(cluster, n) or {}).get("status", {}).get("phase") == "Running"
+        for n in ("rc-long", "rc-short")), timeout=40)
+
+    os.kill(cluster.pids()["kube-apiserver"], signal.SIGKILL)
+    time.sleep(6)  # rc-short ends while nobody can be told
+    cluster.script("start")
+
+    # the status written while the API server was away arrives after it
+    done = wait_for("rc-short Succeeded", lambda: (lambda p: p if p and p[
+        "status"].get("phase") == "Succeeded" else None)(
+        get(cluster, "rc-short")), timeout=40)
+    assert cstatus(done)["state"]["terminated"]["exitCode"] == 0
+    long = get(cluster, "rc-long")
+    assert long["status"]["phase"] == "Running"
+    assert cstatus(long)["restartCount"] == 0  # kept running throughout
+    assert runs(wasmlet, long) == [0] and runs(wasmlet, done) == [0]
+
+
+def test_sigterm_while_apiserver_is_down_stops_promptly(cluster, wasmlet,
+                                                        images):
+    o = on_node(pod("rc-asleep", images["sleeper"], restart="Always"))
+    o["metadata"]["labels"] = {"suite": "reconcile"}
+    wasmlet.start()
+    wasmlet.ready()
+    create_all(cluster, [o])
+    wait_for("Running", lambda: (get(cluster, "rc-asleep") or {}).get(
+        "status", {}).get("phase") == "Running", timeout=40)
+    os.kill(cluster.pids()["kube-apiserver"], signal.SIGKILL)
+    time.sleep(1)
+    try:
+        t0 = time.monotonic()
+        assert wasmlet.stop(signal.SIGTERM, timeout=30) == 0
+        took = time.monotonic() - t0
+        # the pod writer gives up on its last statuses after 5 s
+        assert took < 15, took
+    finally:
+        cluster.script("start")
+        wait_for("API server back", lambda: cluster.kubectl(
+            "get", "--raw", "/readyz", check=False).returncode == 0,
+            timeout=60)
