@@ -1,6 +1,7 @@
 #include "pod/volumes.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -859,14 +860,18 @@ static void *volume_main(void *arg)
 {
     struct wl_volume_manager *vm = arg;
     while (!wl_queue_closed(vm->requests)) {
-        double now = wl_now_s(), next = now + 1.0;
+        /* Sleep until the next resync or check is due; with nothing
+         * mounted, until a request comes (no polling when idle). */
+        double now = wl_now_s(), next = HUGE_VAL;
         for (struct mounted *mp = vm->pods; mp; mp = mp->next) {
             if (mp->due < next)
                 next = mp->due;
             if (mp->check_due && !mp->evicted && mp->check_due < next)
                 next = mp->check_due;
         }
-        long wait = next > now ? (long)((next - now) * 1000) : 0;
+        long wait = next == HUGE_VAL ? -1
+                    : next > now       ? (long)((next - now) * 1000) + 1
+                                       : 0;
         struct req *r = wl_queue_pop(vm->requests, wait);
         for (; r; r = wl_queue_pop(vm->requests, 0)) {
             if (r->pod)

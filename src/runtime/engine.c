@@ -46,6 +46,11 @@ struct wl_engine {
     pthread_mutex_t sleep_lock;
     pthread_cond_t wake;
     bool sleep_ready;
+    /* Runs in progress (guarded by sleep_lock); the ticker waits on
+     * ticker_wake while there are none. */
+    unsigned running;
+    pthread_cond_t ticker_wake;
+    atomic_ulong ticks; /* epoch increments so far */
 };
 
 static void *ticker_main(void *arg)
@@ -54,8 +59,14 @@ static void *ticker_main(void *arg)
     const struct timespec tick = {0, WL_EPOCH_TICK_MS * 1000L * 1000L};
 
     while (!atomic_load(&e->stop)) {
+        /* No module runs: no ticks (an idle node does not wake up). */
+        (void)pthread_mutex_lock(&e->sleep_lock);
+        while (e->running == 0 && !atomic_load(&e->stop))
+            (void)pthread_cond_wait(&e->ticker_wake, &e->sleep_lock);
+        (void)pthread_mutex_unlock(&e->sleep_lock);
         (void)nanosleep(&tick, NULL);
         wasmtime_engine_increment_epoch(e->engine);
+        atomic_fetch_add(&e->ticks, 1);
     }
     return NULL;
 }
@@ -106,6 +117,7 @@ int wl_engine_new(struct wl_engine **ret, struct wl_error *err)
     (void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     (void)pthread_cond_init(&e->wake, &ca);
     (void)pthread_condattr_destroy(&ca);
+    (void)pthread_cond_init(&e->ticker_wake, NULL);
     (void)pthread_mutex_init(&e->sleep_lock, NULL);
     e->sleep_ready = true;
     int r = pthread_create(&e->ticker, NULL, ticker_main, e);
@@ -124,9 +136,13 @@ void wl_engine_free(struct wl_engine *e)
         return;
     if (e->ticker_started) {
         atomic_store(&e->stop, true);
+        (void)pthread_mutex_lock(&e->sleep_lock);
+        (void)pthread_cond_broadcast(&e->ticker_wake);
+        (void)pthread_mutex_unlock(&e->sleep_lock);
         (void)pthread_join(e->ticker, NULL);
     }
     if (e->sleep_ready) {
+        (void)pthread_cond_destroy(&e->ticker_wake);
         (void)pthread_cond_destroy(&e->wake);
         (void)pthread_mutex_destroy(&e->sleep_lock);
     }
@@ -237,4 +253,24 @@ void wl_run_cancel(struct wl_engine *e, atomic_bool *cancel)
     (void)pthread_mutex_lock(&e->sleep_lock);
     (void)pthread_cond_broadcast(&e->wake);
     (void)pthread_mutex_unlock(&e->sleep_lock);
+}
+
+void wl_engine_run_begin(struct wl_engine *e)
+{
+    (void)pthread_mutex_lock(&e->sleep_lock);
+    if (e->running++ == 0)
+        (void)pthread_cond_signal(&e->ticker_wake);
+    (void)pthread_mutex_unlock(&e->sleep_lock);
+}
+
+void wl_engine_run_end(struct wl_engine *e)
+{
+    (void)pthread_mutex_lock(&e->sleep_lock);
+    e->running--;
+    (void)pthread_mutex_unlock(&e->sleep_lock);
+}
+
+unsigned long wl_engine_ticks(struct wl_engine *e)
+{
+    return atomic_load(&e->ticks);
 }

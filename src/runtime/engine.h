@@ -26,6 +26,10 @@ int wl_engine_new(struct wl_engine **ret, struct wl_error *err);
 /* Stops the ticker and frees the engine. Accepts NULL. */
 void wl_engine_free(struct wl_engine *engine);
 
+/* How many times the epoch ticker has ticked: it ticks only while a
+ * module runs, so an idle node does not wake up every tick. */
+unsigned long wl_engine_ticks(struct wl_engine *engine);
+
 /* The wasmtime version wasmlet was built with, e.g. "39.0.0". */
 const char *wl_engine_wasmtime_version(void);
 

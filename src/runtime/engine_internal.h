@@ -57,6 +57,10 @@ int wl_module_wrap(wasmtime_module_t *module, struct wl_module **ret,
 int wl_engine_sleep(struct wl_engine *engine, const atomic_bool *cancel,
                     uint64_t until_ns);
 
+/* Brackets a run: the epoch ticker only ticks while runs are going. */
+void wl_engine_run_begin(struct wl_engine *engine);
+void wl_engine_run_end(struct wl_engine *engine);
+
 /* Moves wasmtime's message for error into err (prefixed by what) and
  * deletes error. Returns -1. */
 int wl_error_from_wasmtime(struct wl_error *err, wasmtime_error_t *error,

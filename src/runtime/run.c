@@ -430,6 +430,7 @@ int wl_run(struct wl_engine *engine, const struct wl_module *module,
     wasi_config_t *wasi = NULL;
     wasmtime_error_t *error = NULL;
     wasm_trap_t *trap = NULL;
+    bool ticking = false;
     int r = -1;
 
     if (wasi_config_build(spec, &wasi, err) < 0)
@@ -468,6 +469,10 @@ int wl_run(struct wl_engine *engine, const struct wl_module *module,
      * without telling anyone. Our memories (memory.c) refuse it and record
      * that they did in limit, which lives as long as the store. */
     wasmtime_instance_t instance;
+    /* From here wasm may run (a start function runs at instantiation):
+     * the epoch must tick. */
+    wl_engine_run_begin(engine);
+    ticking = true;
     wl_memory_limit_enter(&limit);
     error = wasmtime_linker_instantiate(linker, context, module->module,
                                         &instance, &trap);
@@ -497,6 +502,8 @@ int wl_run(struct wl_engine *engine, const struct wl_module *module,
     r = 0;
 
 out:
+    if (ticking)
+        wl_engine_run_end(engine);
     if (linker)
         wasmtime_linker_delete(linker);
     wasmtime_store_delete(store);

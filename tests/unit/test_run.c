@@ -229,6 +229,30 @@ static void test_run_cpu_limit_throttles_a_busy_module(void)
     wl_module_free(m);
 }
 
+static void test_engine_ticks_only_while_modules_run(void)
+{
+    struct timespec pause = {0, 150 * 1000000L};
+    nanosleep(&pause, NULL); /* a tick of the last test may still land */
+    unsigned long t0 = wl_engine_ticks(engine);
+    nanosleep(&pause, NULL);
+    /* idle: no ticks (one in flight from an earlier run at most) */
+    CHECK(wl_engine_ticks(engine) - t0 <= 1);
+
+    const char *argv[] = {"loop"};
+    struct wl_run_spec spec = {.argv = argv, .argc = 1, .timeout_ms = 200};
+    struct wl_run_result res;
+    struct wl_error err = WL_ERROR_INIT;
+    CHECK_INT(run("loop", &spec, &res, &err), 0);
+    CHECK_INT(res.kind, WL_EXIT_TIMEOUT); /* so the ticker ran */
+    wl_run_result_clear(&res);
+    CHECK(wl_engine_ticks(engine) > t0);
+
+    unsigned long t1 = wl_engine_ticks(engine);
+    nanosleep(&pause, NULL);
+    nanosleep(&pause, NULL);
+    CHECK(wl_engine_ticks(engine) - t1 <= 1); /* 30 if it went on */
+}
+
 static void test_run_memory_limit_makes_allocation_fail(void)
 {
     const char *argv[] = {"memhog", "64"};
@@ -675,6 +699,7 @@ WL_TEST_MAIN(WL_T(test_setup), WL_T(test_run_passes_args_and_env),
              WL_T(test_run_sleeping_module_stops_at_timeout),
              WL_T(test_run_sleeping_module_is_cancelled_at_once),
              WL_T(test_run_cpu_limit_throttles_a_busy_module),
+             WL_T(test_engine_ticks_only_while_modules_run),
              WL_T(test_run_memory_limit_makes_allocation_fail),
              WL_T(test_run_preopen_reads_and_writes_only_there),
              WL_T(test_run_missing_preopen_dir_is_an_error),
