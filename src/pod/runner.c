@@ -12,6 +12,7 @@
 #include "kube/quantity.h"
 #include "pod/events.h"
 #include "pod/expand.h"
+#include "pod/atomic_writer.h"
 #include "pod/objects.h"
 #include "pod/runrecord.h"
 #include "pod/spec.h"
@@ -473,6 +474,53 @@ static int volume_host(struct run *r, const struct wl_volume *v, char **ret,
     return 0;
 }
 
+/* A volumeMount's subPath (or subPathExpr, expanded with the container's
+ * environment) narrows *host to that directory of the volume. It must be
+ * a relative path without ".." that stays inside the volume after
+ * symlinks, and a directory (WASI preopens only directories); a missing
+ * one is created in writable volumes, as the kubelet does. */
+static int sub_path(struct run *r, const struct wl_volume_mount *vm,
+                    const struct wl_volume *v, char **host,
+                    struct wl_error *err)
+{
+    _cleanup_free_ char *expanded = NULL, *full = NULL, *root = NULL,
+                        *real = NULL;
+    const char *sub = vm->sub_path;
+    if (vm->sub_path_expr && *vm->sub_path_expr) {
+        if (!(expanded = wl_expand(vm->sub_path_expr, lookup_env, r)))
+            return wl_error_set(err, ENOMEM, "subPathExpr");
+        sub = expanded;
+    }
+    if (!sub || !*sub)
+        return 0;
+    if (wl_aw_check_path(sub, err) < 0)
+        return wl_error_prefix(err, "volumeMount %s: subPath", vm->name);
+    if (asprintf(&full, "%s/%s", *host, sub) < 0)
+        return wl_error_set(err, ENOMEM, "subPath");
+    bool writable = v->type == WL_VOL_EMPTYDIR || v->type == WL_VOL_HOSTPATH;
+    if (writable && !vm->read_only && wl_mkdir_p(full, 0750, err) < 0)
+        return wl_error_prefix(err, "volumeMount %s: subPath %s", vm->name,
+                               sub);
+    struct stat st;
+    if (!(root = realpath(*host, NULL)) || !(real = realpath(full, NULL)) ||
+        stat(real, &st) < 0)
+        return wl_error_set(err, errno, "volumeMount %s: subPath %s",
+                            vm->name, sub);
+    size_t n = strlen(root);
+    if (strncmp(real, root, n) != 0 || (real[n] != '/' && real[n] != '\0'))
+        return wl_error_set(err, 0, "volumeMount %s: subPath %s leads out "
+                                    "of the volume",
+                            vm->name, sub);
+    if (!S_ISDIR(st.st_mode))
+        return wl_error_set(err, 0, "volumeMount %s: subPath %s is not a "
+                                    "directory: WASI can only preopen "
+                                    "directories",
+                            vm->name, sub);
+    free(*host);
+    *host = TAKE_PTR(real);
+    return 0;
+}
+
 static int build_volumes(struct run *r, struct wl_error *err)
 {
     const struct wl_container *c = r->c;
@@ -486,11 +534,8 @@ static int build_volumes(struct run *r, struct wl_error *err)
         bool read_only = vm->read_only;
         if (!v)
             return wl_error_set(err, 0, "volume \"%s\" not found", vm->name);
-        if (vm->sub_path)
-            return wl_error_set(err, 0, "volumeMount %s: subPath is not "
-                                        "supported yet by wasmlet",
-                                vm->name);
-        if (volume_host(r, v, &host, &read_only, err) < 0)
+        if (volume_host(r, v, &host, &read_only, err) < 0 ||
+            sub_path(r, vm, v, &host, err) < 0)
             return -1;
         r->preopens[r->npreopens++] = (struct wl_preopen){
             .host_path = host, .guest_path = vm->mount_path,

@@ -353,6 +353,7 @@ static void container_clear(struct wl_container *c)
         free(c->mounts[i].name);
         free(c->mounts[i].mount_path);
         free(c->mounts[i].sub_path);
+        free(c->mounts[i].sub_path_expr);
     }
     free(c->mounts);
     for (size_t i = 0; c->ports && i < c->nports; i++) {
@@ -429,8 +430,14 @@ static int parse_mounts(const json_t *o, const char *path,
             get_str(item, "name", sub, true, &m->name, err) < 0 ||
             get_str(item, "mountPath", sub, true, &m->mount_path, err) < 0 ||
             get_bool(item, "readOnly", sub, &m->read_only, err) < 0 ||
-            get_str(item, "subPath", sub, false, &m->sub_path, err) < 0)
+            get_str(item, "subPath", sub, false, &m->sub_path, err) < 0 ||
+            get_str(item, "subPathExpr", sub, false, &m->sub_path_expr,
+                    err) < 0)
             return -1;
+        if (m->sub_path && *m->sub_path && m->sub_path_expr &&
+            *m->sub_path_expr)
+            return wl_error_set(err, 0, "%s: subPath and subPathExpr are "
+                                        "mutually exclusive", sub);
         if (!find_volume(s, m->name))
             return wl_error_set(err, 0, "%s: volume \"%s\" not found", sub,
                                 m->name);

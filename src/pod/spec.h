@@ -79,7 +79,8 @@ struct wl_volume_mount {
     char *name; /* a volume of the pod (checked) */
     char *mount_path;
     bool read_only;
-    char *sub_path; /* NULL when unset */
+    char *sub_path;      /* NULL when unset */
+    char *sub_path_expr; /* subPathExpr ($(VAR) expanded), NULL unset */
 };
 
 struct wl_container_port {

@@ -198,6 +198,49 @@ def test_init_containers_run_in_order_sharing_an_empty_dir(cluster, node,
     delete(cluster, "inits")
 
 
+def test_sub_path_and_sub_path_expr_narrow_a_volume(cluster, node, images):
+    # init writes through subPathExpr (the pod's name) into a subdirectory;
+    # main sees only that subdirectory at its mount path
+    init = [{"name": "writer", "image": images["files"],
+             "args": ["write", "/out/note", "written-through-subpath"],
+             "env": [{"name": "POD", "valueFrom": {"fieldRef": {
+                 "fieldPath": "metadata.name"}}}],
+             "volumeMounts": [{"name": "work", "mountPath": "/out",
+                               "subPathExpr": "pods/$(POD)"}]}]
+    create(cluster, pod("subpath", images["files"],
+                        args=["read", "/in/note"], init=init,
+                        volumes=[{"name": "work", "emptyDir": {}}],
+                        mounts=[{"name": "work", "mountPath": "/in",
+                                 "subPath": "pods/subpath"}]))
+    p = phase(cluster, "subpath", "Succeeded")
+    assert log_of(node, p) == ["stdout P written-through-subpath"]
+    vol = (node.data_dir / "pods" / p["metadata"]["uid"] / "volumes" /
+           "work" / "pods" / "subpath" / "note")
+    assert vol.read_text() == "written-through-subpath"
+
+    # a subPath that leaves the volume through a symlink is refused
+    host = node.data_dir / "subpath-host"
+    host.mkdir(exist_ok=True)
+    (host / "out").symlink_to("/etc")
+    create(cluster, pod("subpath-escape", images["files"],
+                        args=["ls", "/x"],
+                        volumes=[{"name": "h", "hostPath": {
+                            "path": str(host)}}],
+                        mounts=[{"name": "h", "mountPath": "/x",
+                                 "subPath": "out"}]))
+
+    def refused():
+        q = get(cluster, "subpath-escape")
+        w = q and (q["status"].get("containerStatuses") or [{}])[0].get(
+            "state", {}).get("waiting", {})
+        return w if w and w.get("reason") == "CreateContainerConfigError" \
+            else None
+    w = wait_for("subPath escape refused", refused, timeout=30)
+    assert "subPath out leads out of the volume" in w["message"], w
+    delete(cluster, "subpath")
+    delete(cluster, "subpath-escape")
+
+
 def test_failing_init_container_fails_the_pod(cluster, node, images):
     init = [{"name": "bad", "image": images["exit_code"], "args": ["7"]}]
     create(cluster, pod("badinit", images["hello"], init=init))

@@ -705,6 +705,12 @@ static void test_pod_spec_rejects_bad_volumes_and_mounts(void)
     expect_invalid(POD("\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}},"
                        "{\"name\":\"v\",\"emptyDir\":{}}]"),
                    "spec.volumes[1]: duplicate volume name \"v\"");
+    expect_invalid(POD("\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}],"
+                       "\"containers\":[{\"name\":\"c\",\"image\":\"i\","
+                       "\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\","
+                       "\"subPath\":\"a\",\"subPathExpr\":\"$(X)\"}]}]"),
+                   "spec.containers[0].volumeMounts[0]: subPath and "
+                   "subPathExpr are mutually exclusive");
     expect_invalid(POD("\"volumes\":{}"), "spec.volumes: expected an array");
     expect_invalid(POD("\"imagePullSecrets\":[{}]"),
                    "spec.imagePullSecrets[0]: name missing");
