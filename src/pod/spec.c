@@ -362,6 +362,7 @@ static void container_clear(struct wl_container *c)
     }
     free(c->ports);
     free(c->image_pull_policy);
+    free(c->restart_policy);
     free(c->working_dir);
 }
 
@@ -534,6 +535,8 @@ static int parse_container(const json_t *o, const char *path,
                      pull_policies, WL_ARRAY_SIZE(pull_policies),
                      "Always, IfNotPresent or Never", err) < 0 ||
         get_str(o, "workingDir", path, false, &c->working_dir, err) < 0 ||
+        get_str(o, "restartPolicy", path, false, &c->restart_policy, err) <
+            0 ||
         get_object(o, "securityContext", path, &sc, err) < 0)
         return -1;
     if (sc && get_bool(sc, "privileged", sub, &c->privileged, err) < 0)
@@ -834,6 +837,17 @@ static int admit_container(const struct wl_container *c, const char *kind,
                      "%s \"%s\": securityContext.privileged is not "
                      "supported by wasmlet",
                      kind, c->name);
+        return unsupported(ret_reason);
+    }
+    if (c->restart_policy && *c->restart_policy) {
+        /* An init container with restartPolicy Always is a sidecar: it
+         * must start, keep running beside the app containers and stop
+         * after them. Refused rather than run as an init container that
+         * never finishes. */
+        wl_error_set(err, 0,
+                     "%s \"%s\": restartPolicy %s (sidecar containers) is "
+                     "not supported by wasmlet yet",
+                     kind, c->name, c->restart_policy);
         return unsupported(ret_reason);
     }
     for (size_t i = 0; i < c->nports; i++) {

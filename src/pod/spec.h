@@ -108,6 +108,7 @@ struct wl_container {
     int64_t memory_limit;     /* resources.limits.memory in bytes, 0 none */
     int64_t cpu_limit_millis; /* resources.limits.cpu in millicores, 0 none */
     char *image_pull_policy;  /* Always / IfNotPresent / Never, NULL unset */
+    char *restart_policy;     /* the container's own (sidecars), NULL unset */
     char *working_dir;        /* NULL when unset */
     bool privileged;          /* securityContext.privileged */
 };

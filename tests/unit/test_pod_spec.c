@@ -443,6 +443,25 @@ static void test_pod_admit_rejects_privileged(void)
     wl_error_clear(&err);
 }
 
+static void test_pod_admit_rejects_sidecar_containers(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_pod_spec *s = parse_pod(
+        "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"initContainers\":["
+        "{\"name\":\"side\",\"image\":\"i\",\"restartPolicy\":\"Always\"}],"
+        "\"containers\":[{\"name\":\"a\",\"image\":\"i\"}]}}",
+        &err);
+    if (!s)
+        WL_FAIL("parse: %s", err.msg);
+    const char *reason = NULL;
+    CHECK_INT(wl_pod_admit(s, 0, 110, &reason, &err), -1);
+    wl_pod_spec_free(s);
+    CHECK_STR(reason, "UnsupportedPodSpec");
+    CHECK_STR(err.msg, "init container \"side\": restartPolicy Always "
+                       "(sidecar containers) is not supported by wasmlet yet");
+    wl_error_clear(&err);
+}
+
 static void test_pod_admit_rejects_host_port(void)
 {
     struct wl_error err = WL_ERROR_INIT;
@@ -860,6 +879,7 @@ static void test_pod_ignored_fields_are_named(void)
 
 WL_TEST_MAIN(WL_T(test_pod_spec_decodes_realistic_pod_metadata),
              WL_T(test_pod_ignored_fields_are_named),
+             WL_T(test_pod_admit_rejects_sidecar_containers),
              WL_T(test_pod_spec_decodes_realistic_pod_volumes),
              WL_T(test_pod_spec_volume_source_outlives_the_pod_json),
              WL_T(test_pod_spec_decodes_realistic_containers),
