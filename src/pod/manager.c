@@ -332,7 +332,7 @@ static void start_ctr(struct wl_pod_manager *m, struct pod *p, struct ctr *c)
     job->pod = json_deep_copy(p->obj);
     job->is_init = c->is_init;
     job->index = c->index;
-    job->run_id = ++m->next_run_id;
+    unsigned run_id = job->run_id = ++m->next_run_id;
     job->restart = c->restarts;
     job->cancel = c->cancel;
     atomic_store(c->cancel, false);
@@ -343,8 +343,9 @@ static void start_ctr(struct wl_pod_manager *m, struct pod *p, struct ctr *c)
         p->dirty = true;
         return;
     }
+    /* job is the runner's now (it may be freed already): not read again */
     c->live = true;
-    c->run_id = job->run_id;
+    c->run_id = run_id;
     c->restart_at = 0;
     /* A restart keeps showing why it waited (CrashLoopBackOff) until the
      * module runs again, as the kubelet does. */
