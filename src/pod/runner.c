@@ -534,9 +534,12 @@ static int build_volumes(struct run *r, struct wl_error *err)
         bool read_only = vm->read_only;
         if (!v)
             return wl_error_set(err, 0, "volume \"%s\" not found", vm->name);
-        if (volume_host(r, v, &host, &read_only, err) < 0 ||
-            sub_path(r, vm, v, &host, err) < 0)
+        if (volume_host(r, v, &host, &read_only, err) < 0)
             return -1;
+        if (sub_path(r, vm, v, &host, err) < 0) {
+            free(host);
+            return -1;
+        }
         r->preopens[r->npreopens++] = (struct wl_preopen){
             .host_path = host, .guest_path = vm->mount_path,
             .read_only = read_only};
