@@ -46,6 +46,7 @@ struct pod {
     time_t start_time;
     double deadline; /* activeDeadlineSeconds, monotonic; 0 none */
     bool deadline_hit;
+    bool sidecars_stopped; /* every app container is done */
     /* emptyDir over its sizeLimit (the volume manager measures): evicted
      * as the kubelet does, like deadline_hit; evict_message set by the
      * volume manager's word, evicted once acted on in pod_step. */
@@ -209,7 +210,8 @@ static bool should_restart(const struct pod *p, const struct ctr *c)
 {
     return ctr_should_restart(c, p->spec->restart_policy,
                               p->deleting || p->gone || p->deadline_hit ||
-                                  p->evicted);
+                                  p->evicted ||
+                                  (ctr_is_sidecar(c) && p->sidecars_stopped));
 }
 
 static const char *pod_phase(const struct pod *p)
@@ -262,10 +264,8 @@ static json_t *condition(struct cond *cond, const char *type, bool status,
 static json_t *pod_status(struct pod *p, const struct wl_pod_manager_config *cfg)
 {
     const char *phase = pod_phase(p);
-    bool inited = true, all_running = p->spec->ncontainers > 0;
-    for (size_t i = 0; i < p->spec->ninit; i++)
-        inited &= p->init[i].state == CTR_TERMINATED &&
-                  p->init[i].last.exit_code == 0;
+    bool inited = pod_initialized_of(p->init, p->spec->ninit),
+         all_running = p->spec->ncontainers > 0;
     for (size_t i = 0; i < p->spec->ncontainers; i++)
         all_running &= p->ctrs[i].state == CTR_RUNNING;
     bool ended = !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
@@ -753,6 +753,34 @@ static void on_runner_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
 
 /* Starts what is due: the next init container, or every app container
  * once init is done; and restarts whose backoff expired. */
+/* Sidecars that started once: restarted when they exit (with backoff),
+ * and stopped once every app container is done. */
+static void step_sidecars(struct wl_pod_manager *m, struct pod *p, double now)
+{
+    if (!p->sidecars_stopped && pod_apps_done(p->ctrs, p->spec->ncontainers)) {
+        p->sidecars_stopped = true;
+        for (size_t i = 0; i < p->spec->ninit; i++) {
+            struct ctr *c = &p->init[i];
+            if (!ctr_is_sidecar(c))
+                continue;
+            c->restart_at = 0;
+            if (c->live) {
+                owner_event(m, p->obj, NULL, false, "Killing",
+                            "Stopping container %s", c->spec->name);
+                wl_run_cancel(m->cfg->engine, c->cancel);
+            }
+        }
+    }
+    for (size_t i = 0; i < p->spec->ninit && !p->sidecars_stopped; i++) {
+        struct ctr *c = &p->init[i];
+        if (ctr_is_sidecar(c) && !c->live && c->has_last && c->restart_at &&
+            now >= c->restart_at) {
+            c->restarts++;
+            start_ctr(m, p, c);
+        }
+    }
+}
+
 static void pod_step(struct wl_pod_manager *m, struct pod *p)
 {
     double now = wl_now_s();
@@ -789,16 +817,27 @@ static void pod_step(struct wl_pod_manager *m, struct pod *p)
         return; /* stopped: nothing starts again */
     if (p->volumes_wait)
         return; /* no container before its volumes are written */
+    step_sidecars(m, p, now);
     for (size_t i = 0; i < p->spec->ninit; i++) {
         struct ctr *c = &p->init[i];
+        if (ctr_is_sidecar(c)) {
+            if (ctr_sidecar_started(c))
+                continue; /* runs beside the rest; restarts above */
+            if (!c->live && (!c->restart_at || now >= c->restart_at))
+                start_ctr(m, p, c);
+            return; /* the next one waits until it started */
+        }
         if (c->state == CTR_TERMINATED && c->last.exit_code == 0)
             continue; /* done */
         if (c->live)
             return; /* wait for it */
         if (c->has_last && !c->restart_at && c->state == CTR_TERMINATED)
             return; /* failed for good: the pod fails */
-        if (!c->restart_at || now >= c->restart_at)
+        if (!c->restart_at || now >= c->restart_at) {
+            if (c->has_last)
+                c->restarts++; /* a rerun after a failure */
             start_ctr(m, p, c);
+        }
         return;
     }
     for (size_t i = 0; i < p->spec->ncontainers; i++) {

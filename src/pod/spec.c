@@ -839,14 +839,14 @@ static int admit_container(const struct wl_container *c, const char *kind,
                      kind, c->name);
         return unsupported(ret_reason);
     }
-    if (c->restart_policy && *c->restart_policy) {
-        /* An init container with restartPolicy Always is a sidecar: it
-         * must start, keep running beside the app containers and stop
-         * after them. Refused rather than run as an init container that
-         * never finishes. */
+    /* An init container may say restartPolicy Always (a sidecar); any
+     * other container-level policy (an alpha API) is refused by name. */
+    if (c->restart_policy && *c->restart_policy &&
+        !(strcmp(kind, "init container") == 0 &&
+          strcmp(c->restart_policy, "Always") == 0)) {
         wl_error_set(err, 0,
-                     "%s \"%s\": restartPolicy %s (sidecar containers) is "
-                     "not supported by wasmlet yet",
+                     "%s \"%s\": restartPolicy %s is not supported by "
+                     "wasmlet",
                      kind, c->name, c->restart_policy);
         return unsupported(ret_reason);
     }

@@ -66,11 +66,45 @@ void ctr_run_ended(struct ctr *c, time_t finished,
     c->state = CTR_TERMINATED;
 }
 
+bool ctr_is_sidecar(const struct ctr *c)
+{
+    return c->is_init && c->spec && c->spec->restart_policy &&
+           strcmp(c->spec->restart_policy, "Always") == 0;
+}
+
+bool ctr_sidecar_started(const struct ctr *c)
+{
+    return c->state == CTR_RUNNING || c->has_last;
+}
+
+bool pod_initialized_of(const struct ctr *init, size_t ninit)
+{
+    for (size_t i = 0; i < ninit; i++) {
+        const struct ctr *c = &init[i];
+        if (ctr_is_sidecar(c) ? !ctr_sidecar_started(c)
+                              : !(c->state == CTR_TERMINATED &&
+                                  c->last.exit_code == 0))
+            return false;
+    }
+    return true;
+}
+
+bool pod_apps_done(const struct ctr *ctrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ctrs[i].state != CTR_TERMINATED || ctrs[i].restart_at ||
+            ctrs[i].live)
+            return false;
+    return n > 0;
+}
+
 bool ctr_should_restart(const struct ctr *c, const char *policy,
                         bool stopping)
 {
     if (stopping)
         return false;
+    if (ctr_is_sidecar(c))
+        return true;
     if (c->is_init) /* init containers restart unless the policy is Never */
         return c->last.exit_code != 0 && strcmp(policy, "Never") != 0;
     if (!strcmp(policy, "Always"))
@@ -85,8 +119,9 @@ const char *pod_phase_of(const struct ctr *init, size_t ninit,
         return "Failed";
     size_t done = 0, ok = 0, running = 0;
     for (size_t i = 0; i < ninit; i++)
-        if (init[i].state == CTR_TERMINATED && init[i].last.exit_code != 0 &&
-            !init[i].restart_at && !init[i].live)
+        if (!ctr_is_sidecar(&init[i]) && init[i].state == CTR_TERMINATED &&
+            init[i].last.exit_code != 0 && !init[i].restart_at &&
+            !init[i].live)
             return "Failed"; /* an init container failed for good */
     for (size_t i = 0; i < n; i++) {
         const struct ctr *c = &ctrs[i];

@@ -67,14 +67,32 @@ void term_set(struct term *t, enum wl_exit_kind kind, int exit_code,
 void ctr_run_ended(struct ctr *c, time_t finished,
                    const struct wl_run_result *res, bool deadline_hit);
 
+/* Whether c is a sidecar: an init container with restartPolicy Always,
+ * which starts in its turn, runs beside the app containers, restarts
+ * whenever it exits, and is stopped once they are done. */
+bool ctr_is_sidecar(const struct ctr *c);
+
+/* Whether a sidecar has started (its module ran): the next init container
+ * may start. */
+bool ctr_sidecar_started(const struct ctr *c);
+
+/* The Initialized condition: every init container completed with exit 0,
+ * and every sidecar started. */
+bool pod_initialized_of(const struct ctr *init, size_t ninit);
+
+/* Whether every app container ended for good (none runs, none will run
+ * again): the pod is done, its sidecars are stopped. */
+bool pod_apps_done(const struct ctr *ctrs, size_t n);
+
 /* Whether c runs again after its last run under policy (Always,
  * OnFailure, Never). Init containers rerun after a failure unless the
- * policy is Never. Nothing reruns once the pod is stopping. */
+ * policy is Never; sidecars always rerun. Nothing reruns once the pod is
+ * stopping. */
 bool ctr_should_restart(const struct ctr *c, const char *policy,
                         bool stopping);
 
 /* The pod's phase from its containers: Failed when failed (rejected,
- * deadline) or an init container failed for good; Succeeded / Failed when
+ * deadline) or an init container (not a sidecar) failed for good; Succeeded / Failed when
  * every app container ended for good; Running when any runs or waits to
  * run again; else Pending. */
 const char *pod_phase_of(const struct ctr *init, size_t ninit,

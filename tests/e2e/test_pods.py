@@ -241,6 +241,31 @@ def test_sub_path_and_sub_path_expr_narrow_a_volume(cluster, node, images):
     delete(cluster, "subpath-escape")
 
 
+def test_sidecar_runs_beside_the_app_and_stops_after_it(cluster, node,
+                                                        images):
+    mounts = [{"name": "work", "mountPath": "/work"}]
+    init = [{"name": "side", "image": images["sleeper"],
+             "restartPolicy": "Always"},
+            {"name": "prep", "image": images["files"],
+             "args": ["write", "/work/x", "prepared"], "volumeMounts": mounts}]
+    create(cluster, pod("sidecar", images["files"], args=["read", "/work/x"],
+                        init=init, mounts=mounts,
+                        volumes=[{"name": "work", "emptyDir": {}}]))
+    p = phase(cluster, "sidecar", "Succeeded", timeout=40)
+    assert log_of(node, p) == ["stdout P prepared"]
+    side, prep = (cstatus(p, i, init=True) for i in (0, 1))
+    assert prep["state"]["terminated"]["reason"] == "Completed"
+    # stopped once the app container was done; that does not fail the pod
+    assert side["state"]["terminated"]["exitCode"] == 137, side
+    assert side["restartCount"] == 0
+    assert log_of(node, p, container="side") == ["stdout F sleeping 3600 s"]
+    conds = {c["type"]: c["status"] for c in p["status"]["conditions"]}
+    assert conds["Initialized"] == "True"
+    assert ("Killing", "Stopping container side") in events(cluster,
+                                                            "sidecar")
+    delete(cluster, "sidecar")
+
+
 def test_failing_init_container_fails_the_pod(cluster, node, images):
     init = [{"name": "bad", "image": images["exit_code"], "args": ["7"]}]
     create(cluster, pod("badinit", images["hello"], init=init))

@@ -443,7 +443,7 @@ static void test_pod_admit_rejects_privileged(void)
     wl_error_clear(&err);
 }
 
-static void test_pod_admit_rejects_sidecar_containers(void)
+static void test_pod_admit_takes_sidecars_and_refuses_other_policies(void)
 {
     struct wl_error err = WL_ERROR_INIT;
     struct wl_pod_spec *s = parse_pod(
@@ -454,11 +454,21 @@ static void test_pod_admit_rejects_sidecar_containers(void)
     if (!s)
         WL_FAIL("parse: %s", err.msg);
     const char *reason = NULL;
+    CHECK_INT(wl_pod_admit(s, 0, 110, &reason, &err), 0);
+    CHECK_STR(s->init_containers[0].restart_policy, "Always");
+    wl_pod_spec_free(s);
+
+    s = parse_pod("{\"metadata\":{\"name\":\"p\"},\"spec\":{"
+                  "\"containers\":[{\"name\":\"a\",\"image\":\"i\","
+                  "\"restartPolicy\":\"Never\"}]}}",
+                  &err);
+    if (!s)
+        WL_FAIL("parse: %s", err.msg);
     CHECK_INT(wl_pod_admit(s, 0, 110, &reason, &err), -1);
     wl_pod_spec_free(s);
     CHECK_STR(reason, "UnsupportedPodSpec");
-    CHECK_STR(err.msg, "init container \"side\": restartPolicy Always "
-                       "(sidecar containers) is not supported by wasmlet yet");
+    CHECK_STR(err.msg, "container \"a\": restartPolicy Never is not "
+                       "supported by wasmlet");
     wl_error_clear(&err);
 }
 
@@ -879,7 +889,7 @@ static void test_pod_ignored_fields_are_named(void)
 
 WL_TEST_MAIN(WL_T(test_pod_spec_decodes_realistic_pod_metadata),
              WL_T(test_pod_ignored_fields_are_named),
-             WL_T(test_pod_admit_rejects_sidecar_containers),
+             WL_T(test_pod_admit_takes_sidecars_and_refuses_other_policies),
              WL_T(test_pod_spec_decodes_realistic_pod_volumes),
              WL_T(test_pod_spec_volume_source_outlives_the_pod_json),
              WL_T(test_pod_spec_decodes_realistic_containers),

@@ -187,6 +187,55 @@ static void test_state_json(void)
     ctr_free(&c);
 }
 
+static void test_sidecars_start_rerun_and_do_not_fail_the_pod(void)
+{
+    struct wl_container side_spec = {.name = "side",
+                                     .restart_policy = "Always"};
+    struct wl_container init_spec = {.name = "init"};
+    struct ctr init[2], app[1];
+    init[0] = ctr_new(true);
+    init[0].spec = &side_spec;
+    init[1] = ctr_new(true);
+    init[1].spec = &init_spec;
+    app[0] = ctr_new(false);
+    CHECK(ctr_is_sidecar(&init[0]));
+    CHECK(!ctr_is_sidecar(&init[1]));
+    CHECK(!ctr_is_sidecar(&app[0]));
+
+    CHECK(!ctr_sidecar_started(&init[0]));
+    CHECK(!pod_initialized_of(init, 2));
+    init[0].state = CTR_RUNNING; /* the sidecar runs: init[1] may start */
+    CHECK(ctr_sidecar_started(&init[0]));
+    CHECK(!pod_initialized_of(init, 2));
+    end_run(&init[1], WL_EXIT_CODE, 0, false, NULL, false);
+    CHECK(pod_initialized_of(init, 2));
+
+    /* a sidecar reruns whatever it exited with, under any policy, until
+     * the pod stops */
+    end_run(&init[0], WL_EXIT_CODE, 0, false, NULL, false);
+    CHECK(ctr_sidecar_started(&init[0])); /* it ran: still counts */
+    CHECK(pod_initialized_of(init, 2));
+    CHECK(ctr_should_restart(&init[0], "Never", false));
+    CHECK(ctr_should_restart(&init[0], "OnFailure", false));
+    CHECK(!ctr_should_restart(&init[0], "Always", true));
+
+    /* the app container is done: the pod is done, and the stopped sidecar
+     * (137) does not make it Failed */
+    CHECK(!pod_apps_done(app, 1));
+    app[0].state = CTR_RUNNING;
+    CHECK(!pod_apps_done(app, 1));
+    end_run(&app[0], WL_EXIT_CODE, 0, false, NULL, false);
+    CHECK(pod_apps_done(app, 1));
+    end_run(&init[0], WL_EXIT_CANCELLED, -1, false, "cancelled", false);
+    CHECK_INT(init[0].last.exit_code, 137);
+    CHECK_STR(pod_phase_of(init, 2, app, 1, false), "Succeeded");
+
+    ctr_free(&init[0]);
+    ctr_free(&init[1]);
+    ctr_free(&app[0]);
+}
+
 WL_TEST_MAIN(WL_T(test_run_ends_map_to_reasons),
              WL_T(test_restart_policy_table),
-             WL_T(test_phase_follows_containers), WL_T(test_state_json))
+             WL_T(test_phase_follows_containers), WL_T(test_state_json),
+             WL_T(test_sidecars_start_rerun_and_do_not_fail_the_pod))
