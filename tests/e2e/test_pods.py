@@ -15,17 +15,23 @@ NODE = "wasm-pods"
 TOLERATE = [{"key": "kubernetes.io/arch", "operator": "Exists"}]
 
 
-@pytest.fixture(scope="module")
-def images(registry):
+def push_images(registry, repo, names):
+    """Pushes the test modules names to registry under repo: name -> ref."""
     out = {}
-    for name in ("hello", "exit_code", "trap", "loop", "memhog", "files",
-                 "logspam", "sleeper"):
-        ref = f"{registry.host}/pods/{name}:v1"
+    for name in names:
+        ref = f"{registry.host}/{repo}/{name}:v1"
         r = subprocess.run([WASMLET, "push", "--insecure", module(name), ref],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         out[name] = ref
     return out
+
+
+@pytest.fixture(scope="module")
+def images(registry):
+    return push_images(registry, "pods", (
+        "hello", "exit_code", "trap", "loop", "memhog", "files", "logspam",
+        "sleeper"))
 
 
 @pytest.fixture(scope="module")

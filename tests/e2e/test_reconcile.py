@@ -13,12 +13,14 @@ from test_pods import cstatus, delete, get, images, pod  # noqa: F401
 NODE = "wasm-reconcile"
 
 
-def on_node(obj):
-    obj["spec"]["nodeName"] = NODE
-    return obj
-
-
-def create_all(cluster, objs):
+def run_on_node(cluster, wasmlet, objs, **labels):
+    """Starts wasmlet, then creates objs bound to its node (all at once, one
+    List) with the suite's label and labels."""
+    for o in objs:
+        o["spec"]["nodeName"] = NODE
+        o["metadata"]["labels"] = {"suite": "reconcile", **labels}
+    wasmlet.start()
+    wasmlet.ready()
     cluster.kubectl("create", "-f", "-", input=json.dumps(
         {"apiVersion": "v1", "kind": "List", "items": objs}))
 
@@ -61,12 +63,7 @@ def test_kill_9_with_20_pods_then_restart_reconciles_each(cluster, wasmlet,
         objs.append(pod(f"rc-never-{i}", images["sleeper"]))
     for i in range(6):  # done before the crash: must stay done
         objs.append(pod(f"rc-done-{i}", images["hello"]))
-    for o in objs:
-        on_node(o)
-        o["metadata"]["labels"] = {"suite": "reconcile"}
-    wasmlet.start()
-    wasmlet.ready()
-    create_all(cluster, objs)
+    run_on_node(cluster, wasmlet, objs)
 
     def settled():
         ps = pods_by_name(cluster, "suite=reconcile")
@@ -132,11 +129,7 @@ def test_kill_9_with_20_pods_then_restart_reconciles_each(cluster, wasmlet,
 
 def test_pod_dirs_of_pods_deleted_while_down_are_removed(cluster, wasmlet,
                                                         images):
-    o = on_node(pod("rc-gone", images["hello"]))
-    o["metadata"]["labels"] = {"suite": "reconcile"}
-    wasmlet.start()
-    wasmlet.ready()
-    create_all(cluster, [o])
+    run_on_node(cluster, wasmlet, [pod("rc-gone", images["hello"])])
     p = wait_for("rc-gone done", lambda: (lambda p: p if p and p["status"].get(
         "phase") == "Succeeded" else None)(get(cluster, "rc-gone")),
         timeout=30)
@@ -152,12 +145,8 @@ def test_pod_dirs_of_pods_deleted_while_down_are_removed(cluster, wasmlet,
 def test_100_pods_created_at_once_all_succeed(cluster, wasmlet, images):
     objs = []
     for i in range(100):
-        o = on_node(pod(f"rc-many-{i}", images["hello"], args=[f"pod{i}"]))
-        o["metadata"]["labels"] = {"suite": "reconcile", "many": "yes"}
-        objs.append(o)
-    wasmlet.start()
-    wasmlet.ready()
-    create_all(cluster, objs)
+        objs.append(pod(f"rc-many-{i}", images["hello"], args=[f"pod{i}"]))
+    run_on_node(cluster, wasmlet, objs, many="yes")
 
     def all_done():
         ps = pods_by_name(cluster, "many=yes")
@@ -185,12 +174,7 @@ def test_apiserver_restart_pods_keep_running_and_status_catches_up(
         cluster, wasmlet, images):
     objs = [pod("rc-long", images["sleeper"], restart="Always"),
             pod("rc-short", images["sleeper"], args=["4"])]
-    for o in objs:
-        on_node(o)
-        o["metadata"]["labels"] = {"suite": "reconcile"}
-    wasmlet.start()
-    wasmlet.ready()
-    create_all(cluster, objs)
+    run_on_node(cluster, wasmlet, objs)
     wait_for("both Running", lambda: all(
         (get(cluster, n) or {}).get("status", {}).get("phase") == "Running"
         for n in ("rc-long", "rc-short")), timeout=40)
@@ -212,11 +196,8 @@ def test_apiserver_restart_pods_keep_running_and_status_catches_up(
 
 def test_sigterm_while_apiserver_is_down_stops_promptly(cluster, wasmlet,
                                                         images):
-    o = on_node(pod("rc-asleep", images["sleeper"], restart="Always"))
-    o["metadata"]["labels"] = {"suite": "reconcile"}
-    wasmlet.start()
-    wasmlet.ready()
-    create_all(cluster, [o])
+    run_on_node(cluster, wasmlet,
+                [pod("rc-asleep", images["sleeper"], restart="Always")])
     wait_for("Running", lambda: (get(cluster, "rc-asleep") or {}).get(
         "status", {}).get("phase") == "Running", timeout=40)
     os.kill(cluster.pids()["kube-apiserver"], signal.SIGKILL)

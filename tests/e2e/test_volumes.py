@@ -7,14 +7,12 @@ import json
 import os
 import signal
 import stat
-import subprocess
 import time
 
 import pytest
 
-from test_cli_run import WASMLET, module
 from test_node import Wasmlet, node_json, ready_status, wait_for
-from test_pods import create, get
+from test_pods import create, get, push_images
 from test_pods import phase as pods_phase
 
 NODE = "wasm-volumes"
@@ -24,14 +22,7 @@ SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 @pytest.fixture(scope="module")
 def images(registry):
-    out = {}
-    for name in ("catloop", "files"):
-        ref = f"{registry.host}/vols/{name}:v1"
-        r = subprocess.run([WASMLET, "push", "--insecure", module(name), ref],
-                           capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
-        out[name] = ref
-    return out
+    return push_images(registry, "vols", ("catloop", "files"))
 
 
 @pytest.fixture(scope="module")
