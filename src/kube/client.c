@@ -458,3 +458,19 @@ int wl_kube_client_from_creds(struct wl_kube_creds *creds,
         *ret_generation = gen;
     return r;
 }
+
+int wl_kube_client_renew(struct wl_kube_creds *creds, const char *user_agent,
+                         struct wl_kube_client **client, unsigned *generation,
+                         struct wl_error *err)
+{
+    if (*client && wl_kube_creds_generation(creds) == *generation)
+        return 0;
+    struct wl_kube_client *c = NULL;
+    unsigned gen = 0;
+    if (wl_kube_client_from_creds(creds, user_agent, &c, &gen, err) < 0)
+        return -1;
+    wl_kube_client_free(*client);
+    *client = c;
+    *generation = gen;
+    return 1;
+}

@@ -57,6 +57,14 @@ int wl_kube_client_from_creds(struct wl_kube_creds *creds,
                               struct wl_kube_client **ret,
                               unsigned *ret_generation, struct wl_error *err);
 
+/* Keeps a long-lived *client current: when creds changed since
+ * *generation (or *client is NULL), makes a new client and frees the old.
+ * Returns 1 when it did, 0 when nothing changed, -1 when a new client
+ * could not be made (*client and *generation are left as they were). */
+int wl_kube_client_renew(struct wl_kube_creds *creds, const char *user_agent,
+                         struct wl_kube_client **client, unsigned *generation,
+                         struct wl_error *err);
+
 /* Sends method path (e.g. "GET", "/api/v1/nodes/n1") with body (may be
  * NULL; sent as content_type, default application/json).
  *

@@ -979,20 +979,16 @@ static void reap(struct wl_pod_manager *m)
  * watch (runners make theirs per run). */
 static void renew_clients(struct wl_pod_manager *m)
 {
-    if (wl_kube_creds_generation(m->cfg->creds) == m->client_gen)
-        return;
-    struct wl_kube_client *c = NULL;
     struct wl_error err = WL_ERROR_INIT;
-    if (wl_kube_client_from_creds(m->cfg->creds, "wasmlet/" WL_VERSION, &c,
-                                  &m->client_gen, &err) < 0) {
+    int r = wl_kube_client_renew(m->cfg->creds, "wasmlet/" WL_VERSION,
+                                 &m->client, &m->client_gen, &err);
+    if (r < 0) {
         log_warning("pod manager: %s", err.msg);
         wl_error_clear(&err);
-        return;
+    } else if (r > 0) {
+        atomic_store(&m->watch_interrupt, true);
+        log_info("pod manager clients renewed with the rotated credentials");
     }
-    wl_kube_client_free(m->client);
-    m->client = c;
-    atomic_store(&m->watch_interrupt, true);
-    log_info("pod manager clients renewed with the rotated credentials");
 }
 
 static void tick(struct wl_pod_manager *m)

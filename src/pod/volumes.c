@@ -842,18 +842,12 @@ static void on_unmount(struct wl_volume_manager *vm, const char *uid)
 /* After a client certificate rotation: a new client. */
 static void renew_client(struct wl_volume_manager *vm)
 {
-    if (wl_kube_creds_generation(vm->cfg->creds) == vm->client_gen)
-        return;
-    struct wl_kube_client *c = NULL;
     struct wl_error err = WL_ERROR_INIT;
-    if (wl_kube_client_from_creds(vm->cfg->creds, "wasmlet/" WL_VERSION, &c,
-                                  &vm->client_gen, &err) < 0) {
+    if (wl_kube_client_renew(vm->cfg->creds, "wasmlet/" WL_VERSION,
+                             &vm->client, &vm->client_gen, &err) < 0) {
         log_warning("volume manager: %s", err.msg);
         wl_error_clear(&err);
-        return;
     }
-    wl_kube_client_free(vm->client);
-    vm->client = c;
 }
 
 static void *volume_main(void *arg)

@@ -79,18 +79,12 @@ static void take(struct wl_pod_writer *w, struct item *it)
 
 static void renew_client(struct wl_pod_writer *w)
 {
-    if (w->client && wl_kube_creds_generation(w->creds) == w->client_gen)
-        return;
-    struct wl_kube_client *c = NULL;
     struct wl_error err = WL_ERROR_INIT;
-    if (wl_kube_client_from_creds(w->creds, "wasmlet/" WL_VERSION, &c,
-                                  &w->client_gen, &err) < 0) {
+    if (wl_kube_client_renew(w->creds, "wasmlet/" WL_VERSION, &w->client,
+                             &w->client_gen, &err) < 0) {
         log_warning("pod writer: %s", err.msg);
         wl_error_clear(&err);
-        return;
     }
-    wl_kube_client_free(w->client);
-    w->client = c;
 }
 
 /* Sends it; returns true when it is done with (written, or not worth
