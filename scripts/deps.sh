@@ -16,9 +16,9 @@ APT_PACKAGES=(
     meson ninja-build pkg-config clang-14 lld-14 libclang-rt-14-dev
     wasi-libc libclang-rt-14-dev-wasm32 wabt
     libcurl4-openssl-dev libssl-dev libjansson-dev libfyaml-dev
-    libmicrohttpd-dev libsystemd-dev zlib1g-dev
+    libmicrohttpd-dev libgnutls28-dev libsystemd-dev zlib1g-dev
     docker-registry apache2-utils openssl ca-certificates curl
-    python3 python3-pytest
+    python3 python3-pytest python3-prometheus-client
 )
 
 phase_start=0

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kube/quantity.h"
 #include "node/sysinfo.h"
 #include "util/cleanup.h"
 
@@ -27,6 +28,14 @@ enum {
     OPT_INSECURE,
     OPT_REGISTRY_CONFIG,
     OPT_CERTS_DIR,
+    OPT_ADDRESS,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_CLIENT_CA,
+    OPT_TOKEN_WEBHOOK,
+    OPT_LOG_MAX_SIZE,
+    OPT_LOG_MAX_FILES,
+    OPT_MAX_LOG_STREAMS,
     OPT_HELP,
 };
 
@@ -58,6 +67,21 @@ static const struct {
      "WASMLET_REGISTRY_CONFIG"},
     {{"registry-certs-dir", required_argument, NULL, OPT_CERTS_DIR},
      "WASMLET_REGISTRY_CERTS_DIR"},
+    {{"address", required_argument, NULL, OPT_ADDRESS}, "WASMLET_ADDRESS"},
+    {{"tls-cert-file", required_argument, NULL, OPT_TLS_CERT},
+     "WASMLET_TLS_CERT_FILE"},
+    {{"tls-private-key-file", required_argument, NULL, OPT_TLS_KEY},
+     "WASMLET_TLS_PRIVATE_KEY_FILE"},
+    {{"client-ca-file", required_argument, NULL, OPT_CLIENT_CA},
+     "WASMLET_CLIENT_CA_FILE"},
+    {{"authentication-token-webhook", no_argument, NULL, OPT_TOKEN_WEBHOOK},
+     "WASMLET_AUTHENTICATION_TOKEN_WEBHOOK"},
+    {{"container-log-max-size", required_argument, NULL, OPT_LOG_MAX_SIZE},
+     "WASMLET_CONTAINER_LOG_MAX_SIZE"},
+    {{"container-log-max-files", required_argument, NULL, OPT_LOG_MAX_FILES},
+     "WASMLET_CONTAINER_LOG_MAX_FILES"},
+    {{"max-log-streams", required_argument, NULL, OPT_MAX_LOG_STREAMS},
+     "WASMLET_MAX_LOG_STREAMS"},
     {{"help", no_argument, NULL, OPT_HELP}, NULL},
 };
 
@@ -112,6 +136,35 @@ static void usage(void)
         "                           [WASMLET_REGISTRY_CONFIG]\n"
         "  --registry-certs-dir DIR trust DIR/<host>/ca.crt for <host> "
         "[WASMLET_REGISTRY_CERTS_DIR]\n"
+        "  --address IP             kubelet API bind address "
+        "[WASMLET_ADDRESS]\n"
+        "                           (default: every address)\n"
+        "  --tls-cert-file PATH     kubelet API serving certificate "
+        "[WASMLET_TLS_CERT_FILE]\n"
+        "                           (default: the one the cluster signed in "
+        "DATA_DIR/pki,\n"
+        "                           else a self-signed one)\n"
+        "  --tls-private-key-file PATH  its key "
+        "[WASMLET_TLS_PRIVATE_KEY_FILE]\n"
+        "  --client-ca-file PATH    CA bundle client certificates must chain "
+        "to\n"
+        "                           [WASMLET_CLIENT_CA_FILE] (default: the "
+        "kubeconfig's CA)\n"
+        "  --authentication-token-webhook\n"
+        "                           accept bearer tokens, checked with a "
+        "TokenReview\n"
+        "                           [WASMLET_AUTHENTICATION_TOKEN_WEBHOOK=1]\n"
+        "  --container-log-max-size SIZE  rotate a container's log at SIZE "
+        "(e.g. 10Mi)\n"
+        "                           [WASMLET_CONTAINER_LOG_MAX_SIZE] (default "
+        "10Mi)\n"
+        "  --container-log-max-files N  log files kept per container, the "
+        "live one\n"
+        "                           included [WASMLET_CONTAINER_LOG_MAX_FILES] "
+        "(default 5)\n"
+        "  --max-log-streams N      concurrent `kubectl logs -f` streams "
+        "[WASMLET_MAX_LOG_STREAMS]\n"
+        "                           (default 64)\n"
         "  --help                   show this help\n"
         "\n"
         "Signals: SIGTERM or SIGINT marks the node NotReady and exits.\n");
@@ -128,6 +181,17 @@ static int parse_long(const char *what, const char *s, long min, long max,
                                     "to %ld",
                             what, s, min, max);
     *ret = v;
+    return 0;
+}
+
+static int parse_bool(const char *what, const char *v, bool *ret,
+                      struct wl_error *err)
+{
+    if (strcmp(v, "1") && strcmp(v, "true") && strcmp(v, "0") &&
+        strcmp(v, "false"))
+        return wl_error_set(err, 0, "%s \"%s\": expected true or false",
+                            what, v);
+    *ret = !strcmp(v, "1") || !strcmp(v, "true");
     return 0;
 }
 
@@ -216,6 +280,32 @@ static int apply(struct wl_config *cfg, int id, const char *what,
         return set_str(&cfg->registry_config, v, err);
     case OPT_CERTS_DIR:
         return set_str(&cfg->registry_certs_dir, v, err);
+    case OPT_ADDRESS:
+        return set_str(&cfg->address, v, err);
+    case OPT_TLS_CERT:
+        return set_str(&cfg->tls_cert_file, v, err);
+    case OPT_TLS_KEY:
+        return set_str(&cfg->tls_key_file, v, err);
+    case OPT_CLIENT_CA:
+        return set_str(&cfg->client_ca_file, v, err);
+    case OPT_TOKEN_WEBHOOK:
+        return parse_bool(what, v, &cfg->token_webhook, err);
+    case OPT_LOG_MAX_SIZE: {
+        int64_t b;
+        struct wl_error e = WL_ERROR_INIT;
+        if (wl_quantity_parse_bytes(v, &b, &e) < 0 || b < 1024) {
+            wl_error_clear(&e);
+            return wl_error_set(err, 0, "%s \"%s\": expected a size of at "
+                                        "least 1Ki, like 10Mi",
+                                what, v);
+        }
+        cfg->log_max_size = b;
+        return 0;
+    }
+    case OPT_LOG_MAX_FILES:
+        return parse_long(what, v, 2, 100, &cfg->log_max_files, err);
+    case OPT_MAX_LOG_STREAMS:
+        return parse_long(what, v, 1, 10000, &cfg->max_log_streams, err);
     case OPT_LOG_LEVEL:
         if (wl_log_level_parse(v, &cfg->log_level) < 0)
             return wl_error_set(err, 0, "%s \"%s\": expected error, warning, "
@@ -223,12 +313,7 @@ static int apply(struct wl_config *cfg, int id, const char *what,
                                 what, v);
         return 0;
     case OPT_DRAIN:
-        if (strcmp(v, "1") && strcmp(v, "true") && strcmp(v, "0") &&
-            strcmp(v, "false"))
-            return wl_error_set(err, 0, "%s \"%s\": expected true or false",
-                                what, v);
-        cfg->drain_on_exit = !strcmp(v, "1") || !strcmp(v, "true");
-        return 0;
+        return parse_bool(what, v, &cfg->drain_on_exit, err);
     }
     return wl_error_set(err, 0, "unknown option");
 }
@@ -314,6 +399,9 @@ int wl_config_parse(int argc, char **argv, struct wl_config *cfg,
     memset(cfg, 0, sizeof(*cfg));
     cfg->port = 10250;
     cfg->max_pods = 110;
+    cfg->log_max_size = 10 * 1024 * 1024;
+    cfg->log_max_files = 5;
+    cfg->max_log_streams = 64;
     cfg->log_level = WL_LOG_INFO;
 
     if (apply_env(cfg, err) < 0)
@@ -324,6 +412,9 @@ int wl_config_parse(int argc, char **argv, struct wl_config *cfg,
     /* The bootstrap writes the node's credentials to --kubeconfig; falling
      * back to $KUBECONFIG or ~/.kube/config there would overwrite a
      * user's own file. */
+    if (!cfg->tls_cert_file != !cfg->tls_key_file)
+        return wl_error_set(err, 0, "--tls-cert-file and "
+                                    "--tls-private-key-file go together");
     if (cfg->bootstrap_kubeconfig && !cfg->kubeconfig)
         return wl_error_set(err, 0, "--bootstrap-kubeconfig needs "
                                     "--kubeconfig: the path where the node's "
@@ -333,6 +424,10 @@ int wl_config_parse(int argc, char **argv, struct wl_config *cfg,
 
 void wl_config_clear(struct wl_config *cfg)
 {
+    free(cfg->address);
+    free(cfg->tls_cert_file);
+    free(cfg->tls_key_file);
+    free(cfg->client_ca_file);
     free(cfg->node_name);
     free(cfg->hostname);
     free(cfg->node_ip);

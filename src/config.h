@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/error.h"
 #include "util/log.h"
@@ -29,6 +30,15 @@ struct wl_config {
     size_t ninsecure;
     char *registry_config;    /* --registry-config: Docker config.json */
     char *registry_certs_dir; /* --registry-certs-dir: <dir>/<host>/ca.crt */
+    /* the kubelet API (src/server) */
+    char *address;        /* --address: bind address; NULL: every one */
+    char *tls_cert_file;  /* --tls-cert-file */
+    char *tls_key_file;   /* --tls-private-key-file */
+    char *client_ca_file; /* --client-ca-file; NULL: the kubeconfig's CA */
+    bool token_webhook;   /* --authentication-token-webhook */
+    int64_t log_max_size; /* --container-log-max-size; 10Mi */
+    long log_max_files;   /* --container-log-max-files; 5 */
+    long max_log_streams; /* --max-log-streams; 64 */
 };
 
 /* Parses the arguments of `wasmlet serve` (argv[0] is "serve"). Returns 0,

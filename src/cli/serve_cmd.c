@@ -1,5 +1,6 @@
 /* wasmlet serve: join the cluster as a node and keep it alive. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "node/bootstrap.h"
 #include "oci/puller.h"
 #include "pod/manager.h"
+#include "server/server.h"
 #include "node/certs.h"
 #include "node/node.h"
 #include "runtime/engine.h"
@@ -96,6 +98,9 @@ struct pods {
     struct wl_pod_manager *manager;
     struct wl_pod_manager_config mcfg;
     char *store_dir;
+    const char *client_ca;     /* PEM: who may call the kubelet API */
+    const char *user_agent;
+    struct wl_server *server;  /* the kubelet API */
 };
 
 static int pods_start(struct pods *p, struct wl_error *err)
@@ -123,12 +128,34 @@ static int pods_start(struct pods *p, struct wl_error *err)
         .max_pods = cfg->max_pods,
         .puller = p->puller,
         .engine = p->engine,
+        .log_opts = {.max_size = cfg->log_max_size,
+                     .max_files = (int)cfg->log_max_files},
     };
-    return wl_pod_manager_start(&p->mcfg, &p->manager, err);
+    if (wl_pod_manager_start(&p->mcfg, &p->manager, err) < 0)
+        return -1;
+    struct wl_server_config scfg = {
+        .address = cfg->address,
+        .port = cfg->port,
+        .node_name = cfg->node_name,
+        .node_ip = cfg->node_ip,
+        .hostname = cfg->hostname,
+        .data_dir = cfg->data_dir,
+        .tls_cert_file = cfg->tls_cert_file,
+        .tls_key_file = cfg->tls_key_file,
+        .client_ca_pem = p->client_ca,
+        .creds = p->creds,
+        .user_agent = p->user_agent,
+        .token_webhook = cfg->token_webhook,
+        .max_log_streams = (unsigned)cfg->max_log_streams,
+        .manager = p->manager,
+    };
+    return wl_server_start(&scfg, &p->server, err);
 }
 
 static void pods_stop(struct pods *p)
 {
+    wl_server_stop(p->server); /* it asks the manager for snapshots */
+    p->server = NULL;
     wl_pod_manager_stop(p->manager);
     p->manager = NULL;
     wl_puller_free(p->puller);
@@ -188,6 +215,29 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
     return 0;
 }
 
+/* The CA bundle kubelet API clients' certificates must chain to:
+ * --client-ca-file, else the cluster CA the kubeconfig trusts. */
+static int load_client_ca(const struct wl_config *cfg,
+                          const struct wl_kubeconfig *kc, char **ret,
+                          struct wl_error *err)
+{
+    if (cfg->client_ca_file) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (wl_file_read(AT_FDCWD, cfg->client_ca_file, 1 << 20, &data, &len,
+                         err) < 0)
+            return -1;
+        *ret = (char *)data;
+        return 0;
+    }
+    if (!kc->ca_pem || !kc->ca_pem_len)
+        return wl_error_set(err, 0, "the kubeconfig names no certificate "
+                                    "authority: give --client-ca-file for "
+                                    "the kubelet API");
+    *ret = strndup(kc->ca_pem, kc->ca_pem_len);
+    return *ret ? 0 : wl_error_set(err, ENOMEM, "client CA");
+}
+
 int wl_cmd_serve(int argc, char **argv)
 {
     struct wl_config cfg;
@@ -195,6 +245,7 @@ int wl_cmd_serve(int argc, char **argv)
     struct wl_kubeconfig *kc = NULL;
     struct wl_kube_creds *creds = NULL;
     struct wl_kube_client *client = NULL;
+    char *client_ca = NULL;
     int status = 1;
 
     int r = wl_config_parse(argc, argv, &cfg, &err);
@@ -252,6 +303,7 @@ int wl_cmd_serve(int argc, char **argv)
         }
     }
     if (wl_kubeconfig_load(cfg.kubeconfig, NULL, &kc, &err) < 0 ||
+        load_client_ca(&cfg, kc, &client_ca, &err) < 0 ||
         wl_kube_creds_new(kc, &creds, &err) < 0) {
         log_error("%s", err.msg);
         goto out;
@@ -278,7 +330,12 @@ int wl_cmd_serve(int argc, char **argv)
     wl_certs_init(&certs, &ccfg);
     struct wl_node node;
     wl_node_init(&node, &ncfg, client);
-    struct pods pods = {.cfg = &cfg, .creds = creds};
+    struct pods pods = {
+        .cfg = &cfg,
+        .creds = creds,
+        .client_ca = client_ca,
+        .user_agent = agent,
+    };
     status = node_loop(&node, &cfg, &sigs, &certs, &client, &pods);
     wl_node_clear(&node);
     wl_certs_clear(&certs);
@@ -288,6 +345,7 @@ out:
     wl_kube_client_free(client);
     wl_kubeconfig_free(kc);
     wl_kube_creds_free(creds);
+    free(client_ca);
     wl_config_clear(&cfg);
     return status;
 }

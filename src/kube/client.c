@@ -1,4 +1,6 @@
 #include "kube/client.h"
+#include "util/metrics_daemon.h"
+#include "util/time.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -237,7 +239,10 @@ int wl_kube_request(struct wl_kube_client *c, const char *method,
         return -1;
     (void)curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
 
+    double t0 = wl_now_s();
     CURLcode cr = curl_easy_perform(h);
+    wl_histogram_observe(wl_metric_with(&wl_m_api_request_seconds, method),
+                         wl_now_s() - t0);
     curl_slist_free_all(headers);
     if (cr != CURLE_OK) {
         if (resp.too_large)
@@ -266,6 +271,11 @@ int wl_kube_request(struct wl_kube_client *c, const char *method,
     }
     r = 0;
 out:
+    if (r < 0) {
+        char code[16];
+        snprintf(code, sizeof(code), "%ld", status);
+        wl_counter_inc(wl_metric_with(&wl_m_api_request_errors, method, code));
+    }
     free(resp.data);
     return r;
 }

@@ -17,6 +17,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/bn.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -73,6 +75,15 @@ ssl_error(struct wl_error *err, const char *fmt, ...)
 }
 
 /* The contents of a memory BIO as a malloc'd string. */
+/* Adds extension nid with the openssl config value (a constant). */
+static bool add_ext(X509 *cert, int nid, const char *value)
+{
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, nid, value);
+    bool ok = ext && X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
 static char *bio_to_string(BIO *bio)
 {
     char *data = NULL;
@@ -154,9 +165,10 @@ static int req_add_sans(X509_REQ *req, const struct wl_csr_subject *subj,
     return 0;
 }
 
-int wl_bootstrap_make_csr(const struct wl_csr_subject *subj,
-                          char **ret_key_pem, char **ret_csr_pem,
-                          struct wl_error *err)
+/* A new P-256 key and a signed request for subj: the start of both a CSR
+ * and a self-signed certificate. */
+static int build_request(const struct wl_csr_subject *subj, EVP_PKEY **ret_pkey,
+                         X509_REQ **ret_req, struct wl_error *err)
 {
     _cleanup_(pkey_freep) EVP_PKEY *pkey = EVP_EC_gen("P-256");
     if (!pkey)
@@ -184,20 +196,74 @@ int wl_bootstrap_make_csr(const struct wl_csr_subject *subj,
         return -1;
     if (X509_REQ_sign(req, pkey, EVP_sha256()) <= 0)
         return ssl_error(err, "sign certificate request");
+    *ret_pkey = TAKE_PTR(pkey);
+    *ret_req = TAKE_PTR(req);
+    return 0;
+}
 
+/* The PEM of pkey (secure memory) and of the request or certificate. */
+static int encode_pair(EVP_PKEY *pkey, X509_REQ *req, X509 *cert,
+                       char **ret_key_pem, char **ret_pem,
+                       struct wl_error *err)
+{
     _cleanup_(bio_freep) BIO *kbio = BIO_new(BIO_s_secmem());
     _cleanup_(bio_freep) BIO *rbio = BIO_new(BIO_s_mem());
     if (!kbio || !rbio ||
         !PEM_write_bio_PrivateKey(kbio, pkey, NULL, NULL, 0, NULL, NULL) ||
-        !PEM_write_bio_X509_REQ(rbio, req))
-        return ssl_error(err, "encode key and certificate request");
+        (req && !PEM_write_bio_X509_REQ(rbio, req)) ||
+        (cert && !PEM_write_bio_X509(rbio, cert)))
+        return ssl_error(err, "encode key and certificate");
     _cleanup_secret_ char *key = bio_to_string(kbio);
-    _cleanup_free_ char *csr = bio_to_string(rbio);
-    if (!key || !csr)
-        return wl_error_set(err, ENOMEM, "certificate request");
+    _cleanup_free_ char *pem = bio_to_string(rbio);
+    if (!key || !pem)
+        return wl_error_set(err, ENOMEM, "certificate");
     *ret_key_pem = TAKE_PTR(key);
-    *ret_csr_pem = TAKE_PTR(csr);
+    *ret_pem = TAKE_PTR(pem);
     return 0;
+}
+
+int wl_bootstrap_make_csr(const struct wl_csr_subject *subj,
+                          char **ret_key_pem, char **ret_csr_pem,
+                          struct wl_error *err)
+{
+    _cleanup_(pkey_freep) EVP_PKEY *pkey = NULL;
+    _cleanup_(req_freep) X509_REQ *req = NULL;
+    if (build_request(subj, &pkey, &req, err) < 0)
+        return -1;
+    return encode_pair(pkey, req, NULL, ret_key_pem, ret_csr_pem, err);
+}
+
+int wl_bootstrap_self_signed(const struct wl_csr_subject *subj, int days,
+                             char **ret_key_pem, char **ret_cert_pem,
+                             struct wl_error *err)
+{
+    _cleanup_(pkey_freep) EVP_PKEY *pkey = NULL;
+    _cleanup_(req_freep) X509_REQ *req = NULL;
+    if (build_request(subj, &pkey, &req, err) < 0)
+        return -1;
+    _cleanup_(x509_freep) X509 *cert = X509_new();
+    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+    unsigned char serial[16];
+    BIGNUM *bn = NULL;
+    bool ok = cert && exts && RAND_bytes(serial, sizeof(serial)) == 1 &&
+              (bn = BN_bin2bn(serial, sizeof(serial), NULL)) &&
+              BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) &&
+              X509_set_version(cert, 2) &&
+              X509_set_subject_name(cert, X509_REQ_get_subject_name(req)) &&
+              X509_set_issuer_name(cert, X509_REQ_get_subject_name(req)) &&
+              X509_set_pubkey(cert, pkey) &&
+              X509_gmtime_adj(X509_getm_notBefore(cert), -3600) &&
+              X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400);
+    for (int i = 0; ok && i < sk_X509_EXTENSION_num(exts); i++)
+        ok = X509_add_ext(cert, sk_X509_EXTENSION_value(exts, i), -1);
+    BN_free(bn);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    ok = ok && add_ext(cert, NID_ext_key_usage, "serverAuth") &&
+         add_ext(cert, NID_key_usage, "critical,digitalSignature") &&
+         X509_sign(cert, pkey, EVP_sha256()) > 0;
+    if (!ok)
+        return ssl_error(err, "make a self-signed certificate");
+    return encode_pair(pkey, NULL, cert, ret_key_pem, ret_cert_pem, err);
 }
 
 /* ------------------------------------------------------------ validity */

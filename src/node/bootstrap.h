@@ -77,6 +77,13 @@ struct wl_csr_subject {
 int wl_bootstrap_make_csr(const struct wl_csr_subject *subj, char **ret_key_pem,
                           char **ret_csr_pem, struct wl_error *err);
 
+/* Makes a new key and a certificate for subj signed by that key, valid
+ * for days, with extended key usage serverAuth: the serving certificate a
+ * kubelet uses until (or instead of) one the cluster signs. */
+int wl_bootstrap_self_signed(const struct wl_csr_subject *subj, int days,
+                             char **ret_key_pem, char **ret_cert_pem,
+                             struct wl_error *err);
+
 /* POSTs a certificates.k8s.io/v1 CertificateSigningRequest for csr_pem to
  * signer (WL_SIGNER_CLIENT: usages digital signature + client auth,
  * generateName node-csr-; WL_SIGNER_SERVING: digital signature + server

@@ -1,4 +1,6 @@
 #include "oci/puller.h"
+#include "util/metrics_daemon.h"
+#include "util/time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -445,7 +447,11 @@ int wl_puller_pull(struct wl_puller *p, const char *image,
             goto out;
         }
     }
+    double t0 = wl_now_s();
     rc = pull_remote(&pl, auth, err);
+    wl_counter_inc(wl_metric_with(&wl_m_image_pulls, rc < 0 ? "error" : "ok"));
+    wl_histogram_observe(&wl_m_image_pull_seconds, wl_now_s() - t0);
+    wl_counter_add(&wl_m_image_pull_bytes, res.downloaded);
 out:
     if (rc < 0) {
         wl_error_prefix(err, "pull %s", pl.canonical ? pl.canonical : image);

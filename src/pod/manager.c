@@ -1,4 +1,5 @@
 #include "pod/manager.h"
+#include "util/metrics_daemon.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -163,6 +164,7 @@ static void pod_free(struct pod *p)
             term_clear(&c->last);
             term_clear(&c->prev);
             free(c->cancel);
+            free(c->stats);
             free(c->image_id);
         }
         free(arr[k]);
@@ -195,7 +197,8 @@ static struct ctr *ctrs_new(const struct wl_container *specs, size_t n,
         c[i].is_init = is_init;
         c[i].index = i;
         c[i].cancel = malloc(sizeof(atomic_bool));
-        if (!c[i].cancel)
+        c[i].stats = calloc(1, sizeof(*c[i].stats));
+        if (!c[i].cancel || !c[i].stats)
             return c; /* checked by the caller through cancel == NULL */
         atomic_init(c[i].cancel, false);
         ctr_set_waiting(&c[i], is_init ? "PodInitializing" : "ContainerCreating",
@@ -335,6 +338,7 @@ static void start_ctr(struct wl_pod_manager *m, struct pod *p, struct ctr *c)
     unsigned run_id = job->run_id = ++m->next_run_id;
     job->restart = c->restarts;
     job->cancel = c->cancel;
+    job->stats = c->stats;
     atomic_store(c->cancel, false);
     if (!job->pod || pthread_create(&c->thread, NULL, wl_runner_main, job)) {
         json_decref(job->pod);
@@ -684,6 +688,7 @@ static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
                     "reason=%s: %s",
                     p->spec->namespace_, p->spec->name, c->spec->name,
                     msg->reason, msg->message ? msg->message : "");
+        wl_counter_inc(wl_metric_with(&wl_m_container_failures, msg->reason));
         ctr_set_waiting(c, msg->reason, msg->message);
         c->pull_failed_at = strcmp(msg->reason, "ErrImagePull") == 0
                                 ? wl_now_s()
@@ -700,6 +705,10 @@ static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
     log_info("container exited pod=%s/%s container=%s exit=%d reason=%s",
              p->spec->namespace_, p->spec->name, c->spec->name,
              c->last.exit_code, c->last.reason);
+    if (c->last.exit_code != 0)
+        wl_counter_inc(wl_metric_with(&wl_m_container_failures,
+                                      c->last.reason ? c->last.reason
+                                                     : "Error"));
     if (should_restart(p, c)) {
         int64_t d = wl_backoff_delay(&c->backoff,
                                      (int64_t)(c->last.finished -
@@ -721,8 +730,185 @@ static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
     }
 }
 
+/* ------------------------------------------------------------ snapshots */
+
+void wl_snapshot_req_answer(struct wl_snapshot_req *req,
+                            struct wl_pod_snapshot *result)
+{
+    pthread_mutex_lock(&req->lock);
+    req->result = result;
+    req->done = true;
+    pthread_cond_broadcast(&req->cond);
+    bool last = --req->refs == 0;
+    pthread_mutex_unlock(&req->lock);
+    if (last) {
+        wl_pod_snapshot_free(req->result);
+        pthread_mutex_destroy(&req->lock);
+        pthread_cond_destroy(&req->cond);
+        free(req);
+    }
+}
+
+static int view_ctr(struct wl_pod_view_ctr *v, const struct ctr *c)
+{
+    v->name = strdup(c->spec->name);
+    v->is_init = c->is_init;
+    v->restarts = c->restarts;
+    v->running = c->state == CTR_RUNNING;
+    v->waiting = c->state == CTR_WAITING ? c->wait_reason : NULL;
+    v->ran = c->state == CTR_RUNNING || c->has_last;
+    if (c->stats) {
+        v->cpu_ns = atomic_load(&c->stats->cpu_ns);
+        v->memory_bytes = atomic_load(&c->stats->memory_bytes);
+        v->started_ns = atomic_load(&c->stats->started_ns);
+    }
+    return v->name ? 0 : -1;
+}
+
+static int view_pod(struct wl_pod_view *v, struct pod *p,
+                    const struct wl_pod_manager_config *cfg, bool objects)
+{
+    v->namespace_ = strdup(p->spec->namespace_);
+    v->name = strdup(p->spec->name);
+    v->uid = strdup(p->uid);
+    v->phase = strdup(pod_phase(p));
+    v->start_ns = (int64_t)p->start_time * 1000000000LL;
+    if (!v->namespace_ || !v->name || !v->uid || !v->phase)
+        return -1;
+    if (objects) {
+        v->obj = json_deep_copy(p->obj);
+        if (!v->obj)
+            return -1;
+        if (!p->rejected) {
+            json_t *st = pod_status(p, cfg);
+            if (!st || json_object_set_new(v->obj, "status", st) < 0)
+                return -1;
+        }
+    }
+    size_t n = p->spec->ninit + p->spec->ncontainers;
+    v->ctrs = calloc(n ? n : 1, sizeof(*v->ctrs));
+    if (!v->ctrs)
+        return -1;
+    for (size_t i = 0; i < p->spec->ninit; i++)
+        if (view_ctr(&v->ctrs[v->nctrs++], &p->init[i]) < 0)
+            return -1;
+    for (size_t i = 0; i < p->spec->ncontainers; i++)
+        if (view_ctr(&v->ctrs[v->nctrs++], &p->ctrs[i]) < 0)
+            return -1;
+    return 0;
+}
+
+static struct wl_pod_snapshot *snapshot_build(struct wl_pod_manager *m,
+                                              bool objects)
+{
+    struct wl_pod_snapshot *s = calloc(1, sizeof(*s));
+    size_t n = 0;
+    for (struct pod *p = m->pods; p; p = p->next)
+        n += p->spec && !p->gone;
+    if (!s || !(s->pods = calloc(n ? n : 1, sizeof(*s->pods)))) {
+        free(s);
+        return NULL;
+    }
+    for (struct pod *p = m->pods; p; p = p->next) {
+        if (!p->spec || p->gone)
+            continue;
+        if (view_pod(&s->pods[s->npods++], p, m->cfg, objects) < 0) {
+            wl_pod_snapshot_free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+int wl_pod_manager_snapshot(struct wl_pod_manager *m, bool with_objects,
+                            long timeout_ms, struct wl_pod_snapshot **ret,
+                            struct wl_error *err)
+{
+    struct wl_snapshot_req *req = calloc(1, sizeof(*req));
+    struct wl_pod_msg *msg = calloc(1, sizeof(*msg));
+    if (!req || !msg) {
+        free(req);
+        free(msg);
+        return wl_error_set(err, ENOMEM, "snapshot");
+    }
+    pthread_mutex_init(&req->lock, NULL);
+    pthread_cond_init(&req->cond, NULL);
+    req->refs = 2; /* ours, and the message's until the owner answers */
+    req->with_objects = with_objects;
+    msg->kind = WL_MSG_SNAPSHOT;
+    msg->snapshot = req;
+    if (wl_queue_push(m->queue, msg) < 0)
+        wl_pod_msg_free(msg); /* answers NULL */
+
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&req->lock);
+    while (!req->done &&
+           pthread_cond_timedwait(&req->cond, &req->lock, &until) == 0)
+        ;
+    bool done = req->done;
+    struct wl_pod_snapshot *s = req->result;
+    req->result = NULL;
+    bool last = --req->refs == 0;
+    pthread_mutex_unlock(&req->lock);
+    if (last) {
+        pthread_mutex_destroy(&req->lock);
+        pthread_cond_destroy(&req->cond);
+        free(req);
+    }
+    if (!s)
+        return wl_error_set(err, done ? ENOMEM : ETIMEDOUT,
+                            done ? "the pod manager could not copy its pods"
+                                 : "the pod manager did not answer in %ld ms",
+                            timeout_ms);
+    *ret = s;
+    return 0;
+}
+
+const struct wl_pod_view *wl_pod_snapshot_find(const struct wl_pod_snapshot *s,
+                                               const char *namespace_,
+                                               const char *name)
+{
+    for (size_t i = 0; s && i < s->npods; i++)
+        if (!strcmp(s->pods[i].namespace_, namespace_) &&
+            !strcmp(s->pods[i].name, name))
+            return &s->pods[i];
+    return NULL;
+}
+
+void wl_pod_snapshot_free(struct wl_pod_snapshot *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->npods; i++) {
+        struct wl_pod_view *v = &s->pods[i];
+        for (size_t k = 0; k < v->nctrs; k++)
+            free(v->ctrs[k].name);
+        free(v->ctrs);
+        free(v->namespace_);
+        free(v->name);
+        free(v->uid);
+        free(v->phase);
+        json_decref(v->obj);
+    }
+    free(s->pods);
+    free(s);
+}
+
 static void on_runner_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
 {
+    if (msg->kind == WL_MSG_SNAPSHOT) {
+        struct wl_snapshot_req *req = msg->snapshot;
+        msg->snapshot = NULL;
+        wl_snapshot_req_answer(req, snapshot_build(m, req->with_objects));
+        return;
+    }
     if (msg->kind == WL_MSG_VOLUMES) {
         on_volumes_msg(m, msg);
         return;
@@ -732,6 +918,7 @@ static void on_runner_msg(struct wl_pod_manager *m, struct wl_pod_msg *msg)
     if (!c)
         return; /* a run we no longer track */
     if (msg->kind == WL_MSG_STARTED) {
+        wl_counter_inc(&wl_m_container_starts);
         c->state = CTR_RUNNING;
         c->started = msg->when;
         free(c->image_id);

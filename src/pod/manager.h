@@ -13,10 +13,14 @@
 #ifndef WL_POD_MANAGER_H
 #define WL_POD_MANAGER_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kube/client.h"
 #include "oci/puller.h"
+#include "runtime/crilog.h"
 #include "runtime/engine.h"
 #include "util/error.h"
 
@@ -30,6 +34,7 @@ struct wl_pod_manager_config {
     long max_pods;
     struct wl_puller *puller;  /* shared, thread-safe */
     struct wl_engine *engine;  /* shared, thread-safe */
+    struct wl_cri_log_opts log_opts; /* rotation of container logs */
 };
 
 struct wl_pod_manager;
@@ -38,6 +43,49 @@ struct wl_pod_manager;
  * manager. */
 int wl_pod_manager_start(const struct wl_pod_manager_config *cfg,
                          struct wl_pod_manager **ret, struct wl_error *err);
+
+/* What the kubelet API (src/server) sees of the pods: a copy made by the
+ * owner thread on request, so the server never touches the owner's state.
+ * Run n of a container logs to <data_dir>/pods/<uid>/<name>/n.log. */
+struct wl_pod_view_ctr {
+    char *name;
+    bool is_init;
+    unsigned restarts;  /* the current (or last) run's number */
+    bool ran;           /* a run started at least once */
+    bool running;
+    const char *waiting;   /* the waiting reason (static), or NULL */
+    uint64_t cpu_ns;       /* the current or last run's CPU time */
+    uint64_t memory_bytes; /* linear memory now; 0 when not running */
+    int64_t started_ns;    /* realtime unix ns; 0: never ran */
+};
+
+struct wl_pod_view {
+    char *namespace_, *name, *uid;
+    char *phase;
+    int64_t start_ns; /* when wasmlet took the pod on */
+    json_t *obj;      /* with its current status; only when asked */
+    struct wl_pod_view_ctr *ctrs; /* init containers first */
+    size_t nctrs;
+};
+
+struct wl_pod_snapshot {
+    struct wl_pod_view *pods;
+    size_t npods;
+};
+
+/* Asks the owner thread for a snapshot of every pod it runs (with each
+ * pod's object and status when with_objects), waiting at most timeout_ms.
+ * Any thread. */
+int wl_pod_manager_snapshot(struct wl_pod_manager *m, bool with_objects,
+                            long timeout_ms, struct wl_pod_snapshot **ret,
+                            struct wl_error *err);
+
+/* Finds a pod of a snapshot by namespace and name; NULL if absent. */
+const struct wl_pod_view *wl_pod_snapshot_find(const struct wl_pod_snapshot *s,
+                                               const char *namespace_,
+                                               const char *name);
+
+void wl_pod_snapshot_free(struct wl_pod_snapshot *s);
 
 /* Stops everything: running modules are cancelled (their pods' status
  * says so), threads joined, memory freed. Accepts NULL. */

@@ -30,6 +30,8 @@ void wl_pod_msg_free(void *p)
     struct wl_pod_msg *m = p;
     if (!m)
         return;
+    if (m->snapshot) /* never reached the owner */
+        wl_snapshot_req_answer(m->snapshot, NULL);
     json_decref(m->obj);
     free(m->uid);
     free(m->image_id);
@@ -694,8 +696,11 @@ static void runner(struct run *r)
         send_failure(r, "CreateContainerError", "cannot create the log dir");
         goto out;
     }
+    /* Like the kubelet, keep the logs of this run and the one before. */
+    if (job->restart >= 2)
+        wl_run_record_prune(ctr_dir, job->restart - 1);
     if (load_module(r, &pulled, &module, &err) < 0 ||
-        wl_cri_log_open(log_path, &log, &err) < 0) {
+        wl_cri_log_open(log_path, &cfg->log_opts, &log, &err) < 0) {
         run_event(r, r->field_path, true, "Failed", "Error: %s", err.msg);
         send_failure(r, "CreateContainerError", err.msg);
         goto out;
@@ -718,11 +723,16 @@ static void runner(struct run *r)
         .memory_limit = r->c->memory_limit,
         .cpu_limit_millis = r->c->cpu_limit_millis,
         .cancel = job->cancel,
+        .stats = job->stats,
     };
     struct wl_pod_msg *done = msg_new(r, WL_MSG_EXITED);
     struct wl_run_result res = {0};
     time_t started_at = time(NULL);
     int run_rc = wl_run(cfg->engine, module, &spec, &res, &err);
+    /* The log is complete (a last partial line flushed) before n.exit says
+     * the run ended: a `logs -f` reader stops at n.exit. */
+    wl_cri_log_close(log);
+    log = NULL;
     /* How the run ended, for a wasmlet that restarts after a crash
      * (pod/runrecord.h); the log file already says it began. */
     struct wl_error rec_err = WL_ERROR_INIT;

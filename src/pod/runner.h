@@ -5,6 +5,7 @@
 #define WL_POD_RUNNER_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
@@ -20,7 +21,23 @@ enum wl_pod_msg_kind {
     WL_MSG_STARTED, /* a runner started its module */
     WL_MSG_EXITED,  /* a runner is done (ran, or could not start) */
     WL_MSG_VOLUMES, /* the volume manager wrote a pod's volumes, or not */
+    WL_MSG_SNAPSHOT, /* the server asks for a copy of the pods */
 };
+
+/* A snapshot request: shared by the asker and the owner, freed by the
+ * last of the two to let go (refs, under lock). */
+struct wl_snapshot_req {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int refs;
+    bool done;
+    bool with_objects;
+    struct wl_pod_snapshot *result; /* set by the owner; NULL on ENOMEM */
+};
+
+/* The owner's answer (result may be NULL); drops the owner's ref. */
+void wl_snapshot_req_answer(struct wl_snapshot_req *req,
+                            struct wl_pod_snapshot *result);
 
 struct wl_pod_msg {
     enum wl_pod_msg_kind kind;
@@ -41,6 +58,7 @@ struct wl_pod_msg {
     bool ran;                  /* EXITED: false: could not start */
     const char *reason;        /* EXITED && !ran: ErrImagePull, ... */
     char *message;
+    struct wl_snapshot_req *snapshot; /* SNAPSHOT */
 };
 
 void wl_pod_msg_free(void *msg);
@@ -56,6 +74,7 @@ struct wl_runner_job {
     unsigned run_id;
     unsigned restart; /* restartCount: names the log file */
     atomic_bool *cancel; /* owned by the manager, outlives the thread */
+    struct wl_run_stats *stats; /* likewise */
 };
 
 /* Thread entry: runs job and frees it. */

@@ -1,11 +1,13 @@
 #include "pod/runrecord.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/fileio.h"
@@ -125,4 +127,36 @@ int wl_run_record_last(const char *ctr_dir, struct wl_run_record *ret)
         ret->n = last;
     }
     return 1;
+}
+
+/* A run's file: "<n>.log", "<n>.log.<anything>", "<n>.exit" or
+ * "<n>.exit.<anything>". Returns true and *ret_n for those. */
+static bool run_file(const char *name, unsigned *ret_n)
+{
+    if (!isdigit((unsigned char)name[0]))
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(name, &end, 10);
+    if (errno || n > 1000000000UL)
+        return false;
+    if (strcmp(end, ".log") != 0 && strncmp(end, ".log.", 5) != 0 &&
+        strcmp(end, ".exit") != 0 && strncmp(end, ".exit.", 6) != 0)
+        return false;
+    *ret_n = (unsigned)n;
+    return true;
+}
+
+void wl_run_record_prune(const char *ctr_dir, unsigned keep_from)
+{
+    DIR *d = opendir(ctr_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        unsigned n;
+        if (run_file(e->d_name, &n) && n < keep_from)
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
 }

@@ -50,4 +50,12 @@ int wl_run_record_read(const char *ctr_dir, unsigned n,
 
 void wl_run_record_clear(struct wl_run_record *rec);
 
+/* Removes what the runs before keep_from left in ctr_dir: n.log, its
+ * rotated n.log.* and n.exit (and a temp file of an interrupted n.exit
+ * write) for every n < keep_from. The kubelet keeps the current and the
+ * previous run's logs (`kubectl logs --previous`): pass restartCount - 1.
+ * Best effort: a file that cannot be removed is left for the next call,
+ * a missing dir is fine. */
+void wl_run_record_prune(const char *ctr_dir, unsigned keep_from);
+
 #endif

@@ -46,6 +46,7 @@ struct ctr {
     pthread_t thread;
     unsigned run_id;
     atomic_bool *cancel;
+    struct wl_run_stats *stats; /* the runner's thread stores into it */
     char *image_id;
 };
 

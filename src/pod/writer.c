@@ -1,4 +1,5 @@
 #include "pod/writer.h"
+#include "util/metrics_daemon.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -103,14 +104,17 @@ static bool send_item(struct wl_pod_writer *w, struct item *it)
         if (wl_kube_request(w->client, "POST", path, NULL, it->body, NULL,
                             NULL, &err) < 0)
             log_debug("event not posted: %s", err.msg);
-        else
+        else {
             atomic_fetch_add(&w->events_posted, 1);
+            wl_counter_inc(&wl_m_events_written);
+        }
         wl_error_clear(&err);
         return true; /* best effort */
     }
     if (wl_kube_request(w->client, "PATCH", it->path, WL_KUBE_MERGE_PATCH,
                         it->body, NULL, &status, &err) == 0) {
         atomic_fetch_add(&w->status_written, 1);
+        wl_counter_inc(&wl_m_status_writes);
         return true;
     }
     bool drop = status == 404; /* the pod is gone: nothing to say */

@@ -3,12 +3,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/log.h"
 
 struct pending {
     char buf[WL_CRI_MAX_LINE];
@@ -18,26 +21,113 @@ struct pending {
 struct wl_cri_log {
     pthread_mutex_t lock; /* guards everything below */
     int fd;
+    char *path;
+    int64_t max_size; /* 0: never rotate */
+    int max_files;
+    int64_t size;      /* of the live file */
+    int64_t rotate_at; /* max_size, or further on after a failed rotation */
     struct pending p[2];
 };
 
 static const char *const stream_names[] = {"stdout", "stderr"};
 
-int wl_cri_log_open(const char *path, struct wl_cri_log **ret,
-                    struct wl_error *err)
+int wl_cri_log_open(const char *path, const struct wl_cri_log_opts *opts,
+                    struct wl_cri_log **ret, struct wl_error *err)
 {
+    if (opts &&
+        (opts->max_size < 0 || (opts->max_size > 0 && opts->max_files < 2)))
+        return wl_error_set(err, EINVAL,
+                            "log %s: rotation needs max_size >= 0 and "
+                            "max_files >= 2",
+                            path);
     struct wl_cri_log *l = calloc(1, sizeof(*l));
-    if (!l)
+    if (!l || !(l->path = strdup(path))) {
+        free(l);
         return wl_error_set(err, ENOMEM, "log %s", path);
+    }
     l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (l->fd < 0) {
+    struct stat st;
+    if (l->fd < 0 || fstat(l->fd, &st) < 0) {
         int e = errno;
+        if (l->fd >= 0)
+            (void)close(l->fd);
+        free(l->path);
         free(l);
         return wl_error_set(err, e, "open log %s", path);
     }
+    l->size = (int64_t)st.st_size;
+    if (opts) {
+        l->max_size = opts->max_size;
+        l->max_files = opts->max_files;
+    }
+    l->rotate_at = l->max_size;
     pthread_mutex_init(&l->lock, NULL);
     *ret = l;
     return 0;
+}
+
+/* Moves the live file to path.1 (shifting the older ones up) and puts a
+ * new empty file in its place. Called with the lock held, between two
+ * records. The live name is never missing: the old file gets its second
+ * name (link) before the new one replaces it (rename), so a crash at any
+ * point leaves path, at worst also linked as path.1. */
+static int rotate(struct wl_cri_log *l)
+{
+    size_t n = strlen(l->path) + 32;
+    _cleanup_free_ char *from = malloc(n), *to = malloc(n), *tmp = malloc(n);
+    if (!from || !to || !tmp)
+        return -1;
+    /* path.(max_files - 1) is overwritten: the oldest is dropped. */
+    for (int k = l->max_files - 2; k >= 1; k--) {
+        snprintf(from, n, "%s.%d", l->path, k);
+        snprintf(to, n, "%s.%d", l->path, k + 1);
+        if (rename(from, to) < 0 && errno != ENOENT)
+            return -1;
+    }
+    snprintf(to, n, "%s.1", l->path);
+    /* Still there only when max_files is 2 (nothing was shifted). */
+    if (unlink(to) < 0 && errno != ENOENT)
+        return -1;
+    if (link(l->path, to) < 0)
+        return -1;
+    snprintf(tmp, n, "%s.tmpXXXXXX", l->path);
+    int fd = mkostemp(tmp, O_APPEND | O_CLOEXEC);
+    if (fd >= 0 && (fchmod(fd, 0640) < 0 || rename(tmp, l->path) < 0)) {
+        int e = errno;
+        (void)unlink(tmp);
+        (void)close(fd);
+        fd = -1;
+        errno = e;
+    }
+    if (fd < 0) {
+        /* Undo the link, or readers would see the live file twice. */
+        int e = errno;
+        (void)unlink(to);
+        errno = e;
+        return -1;
+    }
+    (void)close(l->fd);
+    l->fd = fd;
+    l->size = 0;
+    return 0;
+}
+
+/* Rotates first when this record would take the live file past max_size.
+ * An empty file takes any record, so a record is never split and a record
+ * bigger than max_size gets a file of its own. */
+static void maybe_rotate(struct wl_cri_log *l, size_t total)
+{
+    if (l->max_size <= 0 || l->size == 0 ||
+        l->size + (int64_t)total <= l->rotate_at)
+        return;
+    if (rotate(l) < 0) {
+        /* Keep logging to the live file; try again a max_size later
+         * rather than on every record. */
+        log_debug("log rotation failed path=%s: %s", l->path, strerror(errno));
+        l->rotate_at = l->size + l->max_size;
+        return;
+    }
+    l->rotate_at = l->max_size;
 }
 
 /* One record: "<time> <stream> <F|P> <text>\n", written with one write()
@@ -60,6 +150,7 @@ static int emit(struct wl_cri_log *l, enum wl_cri_stream s, const char *text,
     memcpy(rec + n, text, len);
     rec[n + len] = '\n';
     size_t total = n + len + 1, off = 0;
+    maybe_rotate(l, total);
     while (off < total) {
         ssize_t w = write(l->fd, rec + off, total - off);
         if (w < 0 && errno == EINTR)
@@ -69,6 +160,7 @@ static int emit(struct wl_cri_log *l, enum wl_cri_stream s, const char *text,
             return -1;
         }
         off += (size_t)w;
+        l->size += w;
     }
     free(rec);
     return 0;
@@ -110,5 +202,115 @@ void wl_cri_log_close(struct wl_cri_log *l)
     pthread_mutex_unlock(&l->lock);
     (void)close(l->fd);
     pthread_mutex_destroy(&l->lock);
+    free(l->path);
     free(l);
+}
+
+/* Exactly n decimal digits. */
+static bool digits(const char *s, size_t n, int *ret)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *ret = v;
+    return true;
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* "2006-01-02T15:04:05[.999999999](Z|±07:00)", Go's RFC3339Nano as the
+ * kubelet parses it, to unix ns. */
+static int parse_time(const char *s, size_t len, int64_t *ret)
+{
+    int year, mon, day, hour, min, sec;
+    if (len < 20 || !digits(s, 4, &year) || s[4] != '-' ||
+        !digits(s + 5, 2, &mon) || s[7] != '-' || !digits(s + 8, 2, &day) ||
+        s[10] != 'T' || !digits(s + 11, 2, &hour) || s[13] != ':' ||
+        !digits(s + 14, 2, &min) || s[16] != ':' || !digits(s + 17, 2, &sec))
+        return -1;
+    if (mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) ||
+        hour > 23 || min > 59 || sec > 59)
+        return -1;
+    size_t i = 19;
+    int64_t ns = 0;
+    if (s[i] == '.') {
+        int nd = 0;
+        for (i++; i < len && nd < 9 && s[i] >= '0' && s[i] <= '9'; i++, nd++)
+            ns = ns * 10 + (s[i] - '0');
+        if (nd == 0)
+            return -1;
+        for (; nd < 9; nd++)
+            ns *= 10;
+    }
+    int64_t offset = 0;
+    if (i < len && s[i] == 'Z') {
+        i++;
+    } else if (i + 6 <= len && (s[i] == '+' || s[i] == '-')) {
+        int oh, om;
+        if (!digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
+            !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        offset = (oh * 60 + om) * 60 * (s[i] == '-' ? -1 : 1);
+        i += 6;
+    } else {
+        return -1;
+    }
+    if (i != len)
+        return -1;
+    struct tm tm = {.tm_year = year - 1900,
+                    .tm_mon = mon - 1,
+                    .tm_mday = day,
+                    .tm_hour = hour,
+                    .tm_min = min,
+                    .tm_sec = sec};
+    int64_t t = (int64_t)timegm(&tm) - offset;
+    /* int64 ns reach from 1677 to 2262; clamp rather than overflow. */
+    if (t >= INT64_MAX / 1000000000 - 1)
+        *ret = INT64_MAX;
+    else if (t <= INT64_MIN / 1000000000 + 1)
+        *ret = INT64_MIN;
+    else
+        *ret = t * 1000000000 + ns;
+    return 0;
+}
+
+int wl_cri_parse_line(const char *line, size_t len, struct wl_cri_line *out)
+{
+    if (len > 0 && line[len - 1] == '\n')
+        len--;
+    const char *end = line + len;
+    const char *sp = memchr(line, ' ', len);
+    int64_t t;
+    if (!sp || parse_time(line, (size_t)(sp - line), &t) < 0)
+        return -1;
+    const char *p = sp + 1;
+    enum wl_cri_stream stream;
+    if (end - p >= 7 && memcmp(p, "stdout ", 7) == 0)
+        stream = WL_CRI_STDOUT;
+    else if (end - p >= 7 && memcmp(p, "stderr ", 7) == 0)
+        stream = WL_CRI_STDERR;
+    else
+        return -1;
+    p += 7;
+    const char *tags_end = memchr(p, ' ', (size_t)(end - p));
+    if (!tags_end)
+        return -1;
+    /* The first tag says F or P; later ones are for future use. */
+    if (tags_end - p < 1 || (*p != 'F' && *p != 'P') ||
+        (tags_end - p > 1 && p[1] != ':'))
+        return -1;
+    out->time_ns = t;
+    out->stream = stream;
+    out->partial = *p == 'P';
+    out->text = tags_end + 1;
+    out->text_len = (size_t)(end - out->text);
+    return 0;
 }

@@ -32,6 +32,7 @@ struct wl_memory_limit {
     uint64_t bytes;   /* 0: none */
     bool hit;         /* a memory (its start or a grow) was refused */
     uint64_t refused; /* the size that was refused, in bytes */
+    uint64_t used;    /* bytes of the memories made under it, as grown */
 };
 
 /* Makes config's engine create linear memories through memory.c. */

@@ -83,6 +83,8 @@ static wasmtime_error_t *memory_grow(void *env, size_t new_size)
     if (to > from &&
         mprotect(m->base + from, to - from, PROT_READ | PROT_WRITE) < 0)
         return wasmtime_error_new("cannot grow memory: mprotect failed");
+    if (m->limit)
+        m->limit->used += new_size - m->size;
     m->size = new_size;
     return NULL;
 }
@@ -140,6 +142,8 @@ static wasmtime_error_t *memory_new(void *env, const wasm_memorytype_t *ty,
     m->size = minimum;
     m->capacity = capacity;
     m->limit = limit;
+    if (limit)
+        limit->used += minimum;
     *ret = (wasmtime_linear_memory_t){
         .env = m,
         .get_memory = memory_get,

@@ -1,4 +1,5 @@
 #include "runtime/module_cache.h"
+#include "util/metrics_daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -346,6 +347,7 @@ static int wait_for(struct wl_module_cache *c, struct entry *e,
     if (!e->module)
         return wl_error_set(err, 0, "%s", e->error ? e->error : "load failed");
     c->stats.memory_hits++;
+    wl_counter_inc(wl_metric_with(&wl_m_module_cache, "memory"));
     return take_clone(e, ret, err);
 }
 
@@ -367,6 +369,9 @@ static int finish(struct wl_module_cache *c, struct entry *e, int r,
             c->stats.disk_hits++;
         else
             c->stats.compiles++;
+        wl_counter_inc(wl_metric_with(
+            &wl_m_module_cache,
+            out->how == WL_MODULE_DISK ? "disk" : "compiled"));
     }
     e->done = true;
     (void)pthread_cond_broadcast(&c->done);

@@ -9,6 +9,7 @@
 
 #include "runtime/engine_internal.h"
 #include "util/cleanup.h"
+#include "util/metrics_daemon.h"
 
 
 /* State the epoch-deadline callback reads and writes. Owned by wl_run's
@@ -22,6 +23,8 @@ struct run_ctx {
     /* CPU limit: the thread may use quota_ns of CPU per CPU_PERIOD_NS */
     uint64_t quota_ns;
     uint64_t period_start_ns, period_cpu_ns;
+    struct wl_run_stats *stats; /* NULL: nobody asks */
+    const struct wl_memory_limit *limit;
 };
 
 /* The CPU limit is enforced per period, as CFS bandwidth control does. */
@@ -41,6 +44,17 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Publishes what the run uses now (any thread may be reading). */
+static void stats_update(struct run_ctx *ctx)
+{
+    if (!ctx->stats)
+        return;
+    atomic_store_explicit(&ctx->stats->cpu_ns, thread_cpu_ns(),
+                          memory_order_relaxed);
+    atomic_store_explicit(&ctx->stats->memory_bytes, ctx->limit->used,
+                          memory_order_relaxed);
+}
+
 /* Called every epoch tick while the module runs: decides whether it goes
  * on. Returning an error unwinds the module. */
 static wasmtime_error_t *on_epoch(wasmtime_context_t *context, void *data,
@@ -58,6 +72,7 @@ static wasmtime_error_t *on_epoch(wasmtime_context_t *context, void *data,
         ctx->stopped = WL_EXIT_TIMEOUT;
         return wasmtime_error_new("deadline exceeded");
     }
+    stats_update(ctx);
     if (ctx->quota_ns) {
         /* Over its CPU for this period: sleep out the rest of it. */
         uint64_t now = now_ns(), cpu = thread_cpu_ns();
@@ -152,6 +167,7 @@ static wasm_trap_t *poll_oneoff(void *env, wasmtime_caller_t *caller,
     struct run_ctx *ctx = env;
     (void)nargs;
     (void)nresults;
+    stats_update(ctx);
     uint64_t in = (uint32_t)args[0].of.i32, out = (uint32_t)args[1].of.i32;
     uint64_t n = (uint32_t)args[2].of.i32,
              nevents_at = (uint32_t)args[3].of.i32;
@@ -425,6 +441,15 @@ int wl_run(struct wl_engine *engine, const struct wl_module *module,
     struct wl_memory_limit limit = {
         .bytes = spec->memory_limit > 0 ? (uint64_t)spec->memory_limit : 0,
     };
+    uint64_t t0 = now_ns();
+    ctx.stats = spec->stats;
+    ctx.limit = &limit;
+    if (ctx.stats) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        atomic_store(&ctx.stats->started_ns,
+                     (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+    }
     wasmtime_store_t *store = NULL;
     wasmtime_linker_t *linker = NULL;
     wasi_config_t *wasi = NULL;
@@ -481,6 +506,9 @@ int wl_run(struct wl_engine *engine, const struct wl_module *module,
         instantiate_error(err, &limit, error, trap);
         goto out;
     }
+    stats_update(&ctx);
+    wl_histogram_observe(&wl_m_module_start_seconds,
+                         (double)(now_ns() - t0) / 1e9);
     wasmtime_extern_t start;
     bool found =
         wasmtime_instance_export_get(context, &instance, "_start", 6, &start);
@@ -507,6 +535,10 @@ out:
     if (linker)
         wasmtime_linker_delete(linker);
     wasmtime_store_delete(store);
+    if (ctx.stats) {
+        atomic_store(&ctx.stats->cpu_ns, thread_cpu_ns());
+        atomic_store(&ctx.stats->memory_bytes, 0);
+    }
     return r;
 }
 

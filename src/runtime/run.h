@@ -15,6 +15,15 @@
 #include "runtime/engine.h"
 #include "util/error.h"
 
+/* What a run is using now, for /stats/summary and /metrics/resource: the
+ * running thread stores, any thread loads. Updated every epoch tick and
+ * when the run starts and ends. */
+struct wl_run_stats {
+    _Atomic uint64_t cpu_ns;       /* CPU time of this run's thread */
+    _Atomic uint64_t memory_bytes; /* linear memories' size; 0 once ended */
+    _Atomic int64_t started_ns;    /* realtime unix ns the run started */
+};
+
 /* A host directory the module may see, and nothing else of the host. */
 struct wl_preopen {
     const char *host_path;
@@ -38,6 +47,7 @@ struct wl_run_spec {
     int64_t cpu_limit_millis; /* CPU time per second of wall time, in
                                  thousandths of a core; 0: no limit */
     const atomic_bool *cancel; /* may be NULL; true stops the module */
+    struct wl_run_stats *stats; /* may be NULL; kept current while it runs */
 };
 
 enum wl_exit_kind {

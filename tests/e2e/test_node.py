@@ -45,6 +45,28 @@ class Wasmlet:
         return self.log_path.read_text()
 
 
+def serve_node(cluster, name, tmp_path, port, *extra, selector=None):
+    """A module fixture's body: starts a node, waits until it is Ready,
+    yields it, then stops it (it must exit 0) and deletes its pods
+    (selector, default all) and its Node."""
+    w = Wasmlet(cluster, name, tmp_path, port, *extra)
+    w.start()
+    try:
+        wait_for("node Ready", lambda: (ready_status(node_json(cluster, name))
+                                        or {}).get("status") == "True",
+                 timeout=15)
+    except BaseException:
+        w.stop(signal.SIGKILL)  # never leave the daemon behind
+        raise
+    yield w
+    rc = w.stop(signal.SIGTERM)
+    cluster.kubectl("delete", "pods", *(["-l", selector] if selector
+                                        else ["--all"]),
+                    "--force", "--grace-period=0", check=False)
+    cluster.kubectl("delete", "node", name, "--ignore-not-found")
+    assert rc == 0, w.output()[-3000:]
+
+
 def get_json(cluster, *args):
     return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
 

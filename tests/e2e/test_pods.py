@@ -2,14 +2,13 @@
 registry and kubectl, modules from tests/wasm, status fields and Events as
 users read them."""
 import json
-import signal
 import subprocess
 import time
 
 import pytest
 
 from test_cli_run import WASMLET, module
-from test_node import Wasmlet, node_json, ready_status, wait_for
+from test_node import serve_node, wait_for
 
 NODE = "wasm-pods"
 TOLERATE = [{"key": "kubernetes.io/arch", "operator": "Exists"}]
@@ -36,22 +35,8 @@ def images(registry):
 
 @pytest.fixture(scope="module")
 def node(cluster, registry, tmp_path_factory, ports):
-    w = Wasmlet(cluster, NODE, tmp_path_factory.mktemp("pods"), ports(1)[0],
-                "--insecure-registries", registry.host, "--max-pods", "40")
-    w.start()
-    try:
-        wait_for("node Ready", lambda: (ready_status(node_json(cluster, NODE))
-                                        or {}).get("status") == "True",
-                 timeout=15)
-    except BaseException:
-        w.stop(signal.SIGKILL)  # never leave the daemon behind
-        raise
-    yield w
-    rc = w.stop(signal.SIGTERM)
-    cluster.kubectl("delete", "pods", "--all", "--force", "--grace-period=0",
-                    check=False)
-    cluster.kubectl("delete", "node", NODE, "--ignore-not-found")
-    assert rc == 0, w.output()[-3000:]
+    yield from serve_node(cluster, NODE, tmp_path_factory.mktemp("pods"),
+                          ports(1)[0], "--insecure-registries", registry.host, "--max-pods", "40")
 
 
 def pod(name, image, *, args=None, restart="Never", env=None, extra=None,

@@ -5,13 +5,12 @@ module (tests/wasm/catloop.c), layout and modes checked on the host."""
 import base64
 import json
 import os
-import signal
 import stat
 import time
 
 import pytest
 
-from test_node import Wasmlet, node_json, ready_status, wait_for
+from test_node import serve_node, wait_for
 from test_pods import create, get, push_images
 from test_pods import phase as pods_phase
 
@@ -27,22 +26,8 @@ def images(registry):
 
 @pytest.fixture(scope="module")
 def node(cluster, registry, tmp_path_factory, ports):
-    w = Wasmlet(cluster, NODE, tmp_path_factory.mktemp("vols"), ports(1)[0],
-                "--insecure-registries", registry.host)
-    w.start()
-    try:
-        wait_for("node Ready", lambda: (ready_status(node_json(cluster, NODE))
-                                        or {}).get("status") == "True",
-                 timeout=15)
-    except BaseException:
-        w.stop(signal.SIGKILL)
-        raise
-    yield w
-    rc = w.stop(signal.SIGTERM)
-    cluster.kubectl("delete", "pods", "--all", "--force", "--grace-period=0",
-                    check=False)
-    cluster.kubectl("delete", "node", NODE, "--ignore-not-found")
-    assert rc == 0, w.output()[-3000:]
+    yield from serve_node(cluster, NODE, tmp_path_factory.mktemp("vols"),
+                          ports(1)[0], "--insecure-registries", registry.host)
 
 
 def vpod(name, image, args, *, volumes=(), mounts=(), restart="Never",

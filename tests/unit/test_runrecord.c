@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pod/runrecord.h"
@@ -99,9 +100,60 @@ static void test_corrupt_record_counts_as_lost(void)
     wl_error_clear(&err);
 }
 
+static void touch_path(const char *sub, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+    FILE *f = fopen(path, "w");
+    if (f)
+        fclose(f);
+}
+
+static int present(const char *sub, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+    return access(path, F_OK) == 0;
+}
+
+static void test_prune_keeps_the_runs_from_keep_from(void)
+{
+    char sub[256];
+    snprintf(sub, sizeof(sub), "%s/prune", dir);
+    CHECK_INT(mkdir(sub, 0700), 0);
+    static const char *const gone[] = {"0.log", "0.log.1", "0.exit",
+                                       "0.exit.tmp.12.0", "1.log",
+                                       "1.log.1", "1.log.2", "1.log.tmpAbc123",
+                                       "1.exit"};
+    static const char *const kept[] = {"2.log", "2.log.1", "2.exit", "10.log",
+                                       "x.log", "notes", "1.logfile",
+                                       "+1.log", "1"};
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+        touch_path("prune", gone[i]);
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        touch_path("prune", kept[i]);
+    wl_run_record_prune(sub, 2);
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+        if (present("prune", gone[i]))
+            WL_FAIL("%s was not removed", gone[i]);
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        if (!present("prune", kept[i]))
+            WL_FAIL("%s was removed", kept[i]);
+    /* The last run is still found; nothing to do for keep_from 0 or a
+     * missing dir. */
+    struct wl_run_record rec;
+    CHECK_INT(wl_run_record_last(sub, &rec), 1);
+    CHECK_INT(rec.n, 10);
+    wl_run_record_clear(&rec);
+    wl_run_record_prune(sub, 0);
+    CHECK(present("prune", "2.log"));
+    wl_run_record_prune("/nonexistent/wl-ctr", 5);
+}
+
 static void test_setup(void) { wl_test_tmpdir(dir); }
 
 WL_TEST_MAIN(WL_T(test_setup), WL_T(test_never_ran),
              WL_T(test_lost_run_has_log_and_no_exit),
              WL_T(test_ended_runs_read_back),
-             WL_T(test_corrupt_record_counts_as_lost))
+             WL_T(test_corrupt_record_counts_as_lost),
+             WL_T(test_prune_keeps_the_runs_from_keep_from))
