@@ -152,7 +152,7 @@ int wl_auth_token(struct wl_auth *a, const char *token, struct wl_user *user,
     bool ok = json_is_true(json_object_get(st, "authenticated"));
     const char *name = wl_json_str(st, "user", "username", NULL);
     if (ok && name && strlen(name) < sizeof(u.name)) {
-        strcpy(u.name, name);
+        memcpy(u.name, name, strlen(name) + 1);
         json_t *groups = wl_json_get(st, "user", "groups", NULL);
         size_t i;
         json_t *g;
@@ -160,7 +160,7 @@ int wl_auth_token(struct wl_auth *a, const char *token, struct wl_user *user,
             const char *s = json_string_value(g);
             if (s && strlen(s) < sizeof(u.groups[0]) &&
                 u.ngroups < WL_AUTH_MAX_GROUPS)
-                strcpy(u.groups[u.ngroups++], s);
+                memcpy(u.groups[u.ngroups++], s, strlen(s) + 1);
         }
     } else {
         ok = false;

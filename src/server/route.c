@@ -279,9 +279,10 @@ int wl_route_parse(const char *method, const char *target,
                                  "container name is not valid");
             return 404;
         }
-        strcpy(r.namespace_, segs[1]);
-        strcpy(r.pod, segs[2]);
-        strcpy(r.container, c);
+        /* Lengths checked by dns_name() against each field's size. */
+        memcpy(r.namespace_, segs[1], strlen(segs[1]) + 1);
+        memcpy(r.pod, segs[2], strlen(segs[2]) + 1);
+        memcpy(r.container, c, strlen(c) + 1);
     }
     if (q && parse_query(&r, q + 1, err) < 0)
         return 400;
