@@ -109,9 +109,10 @@ for _ in $(seq 100); do
 done
 "$WL_KUBECTL" get pod hello-wasm -o wide
 [[ $phase == Succeeded ]] || wl_die "pod hello-wasm ended $phase; see $node_log"
-uid=$("$WL_KUBECTL" get pod hello-wasm -o jsonpath='{.metadata.uid}')
-wl_log "its log ($WL_ROOT/.wasmlet/node/pods/$uid/hello/0.log):"
-cat "$WL_ROOT/.wasmlet/node/pods/$uid/hello/0.log"
+# The log comes back the way users read it: kubectl -> API server ->
+# wasmlet's kubelet API on port 10250.
+wl_log "kubectl logs hello-wasm:"
+"$WL_KUBECTL" logs hello-wasm
 
 wl_log "done in $((SECONDS - t0)) s; cluster, registry and node still running:"
 wl_log "  $(bash scripts/cluster.sh env | tr '\n' ' ')"

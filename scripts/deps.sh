@@ -5,10 +5,12 @@
 #   3. etcd 3.5, built from the Go proxy
 #   4. kube-apiserver, kube-controller-manager, kube-scheduler and kubectl,
 #      built from one pinned k8s.io/kubernetes release on the Go proxy
+#   5. metrics-server, built from the Go proxy
 # Builds are cached under $WL_CACHE (default ~/.cache/wasmlet), keyed by
 # version: a second run finds them and takes seconds.
 #
-# Usage: scripts/deps.sh [PHASE...]   (apt wasmtime etcd kubernetes; default all)
+# Usage: scripts/deps.sh [PHASE...]   (apt wasmtime etcd kubernetes metrics-server;
+#                                      default all)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -156,9 +158,19 @@ install_kubernetes() {
         k8s.io/kubernetes/cmd/kubectl
 }
 
+install_metrics_server() {
+    phase "metrics-server $WL_METRICS_SERVER_VERSION"
+    # Stamp the version as metrics-server's own Makefile does, so
+    # --version reports the release.
+    GO_LDFLAGS="-X k8s.io/client-go/pkg/version.gitVersion=$WL_METRICS_SERVER_VERSION -X k8s.io/client-go/pkg/version.gitTreeState=clean" \
+        go_build_cached metrics-server "$WL_METRICS_SERVER_VERSION" \
+        "$WL_ROOT/scripts/gomod/metrics-server" "$WL_METRICS_SERVER_BIN" \
+        sigs.k8s.io/metrics-server/cmd/metrics-server
+}
+
 main() {
     local t0=$SECONDS phases=("$@")
-    ((${#phases[@]})) || phases=(apt wasmtime etcd kubernetes)
+    ((${#phases[@]})) || phases=(apt wasmtime etcd kubernetes metrics-server)
     mkdir -p "$WL_CACHE"
     for p in "${phases[@]}"; do
         case $p in
@@ -166,7 +178,8 @@ main() {
         wasmtime) check_go && install_wasmtime ;;
         etcd) check_go && install_etcd ;;
         kubernetes) check_go && install_kubernetes ;;
-        *) wl_die "unknown phase '$p' (apt, wasmtime, etcd, kubernetes)" ;;
+        metrics-server) check_go && install_metrics_server ;;
+        *) wl_die "unknown phase '$p' (apt, wasmtime, etcd, kubernetes, metrics-server)" ;;
         esac
     done
     wl_log "dependencies ready in $((SECONDS - t0)) s (cache: $WL_CACHE)"

@@ -9,17 +9,20 @@ WL_CACHE=${WL_CACHE:-$HOME/.cache/wasmlet}
 # scripts/deps.sh rebuilds it.
 WL_K8S_VERSION=v1.34.4
 WL_ETCD_VERSION=v3.5.35
+WL_METRICS_SERVER_VERSION=v0.8.0
 WL_WASMTIME_GO_MODULE=github.com/bytecodealliance/wasmtime-go/v39
 WL_WASMTIME_GO_VERSION=v39.0.1
 
 WL_K8S_BIN=${WL_K8S_BIN:-$WL_CACHE/k8s-$WL_K8S_VERSION/bin}
 WL_ETCD_BIN=$WL_CACHE/etcd-$WL_ETCD_VERSION/bin
+WL_METRICS_SERVER_BIN=$WL_CACHE/metrics-server-$WL_METRICS_SERVER_VERSION/bin
 WL_WASMTIME_DIR=$WL_CACHE/wasmtime-go-$WL_WASMTIME_GO_VERSION
 
 # Commands scripts and tests use: the pinned builds, never whatever else is
 # on PATH.
 WL_KUBECTL=$WL_K8S_BIN/kubectl
 WL_ETCD=${WL_ETCD:-$WL_ETCD_BIN/etcd}
+WL_METRICS_SERVER=${WL_METRICS_SERVER:-$WL_METRICS_SERVER_BIN/metrics-server}
 
 wl_log() { printf '==> %s\n' "$*" >&2; }
 wl_die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -7,6 +7,7 @@ import base64
 import datetime
 import json
 import signal
+import ssl
 import stat
 import subprocess
 import time
@@ -87,6 +88,15 @@ def certs_node(cluster, tmp_path, ports, request):
     cluster.kubectl("delete", "node", name, "--ignore-not-found")
 
 
+def served_pem(port):
+    """The certificate the kubelet API presents, as PEM."""
+    return ssl.get_server_certificate(("127.0.0.1", port), timeout=5)
+
+
+def pem_body(pem):
+    return "".join(line for line in pem.splitlines() if "-----" not in line)
+
+
 def pending_serving_csr(cluster, w):
     found = wait_for("serving CSR", lambda: csrs_for(cluster, w.name, SERVING),
                      timeout=15)
@@ -119,6 +129,10 @@ def test_serving_certificate_is_written_after_approval(cluster, certs_node,
     crt = w.data_dir / "pki" / "kubelet-server.crt"
     key = w.data_dir / "pki" / "kubelet-server.key"
     assert not crt.exists()
+    # Meanwhile the kubelet API serves a self-signed certificate.
+    served = served_pem(w.port)
+    self_signed = (w.data_dir / "pki" / "kubelet-selfsigned.crt").read_text()
+    assert pem_body(served) == pem_body(self_signed)
 
     cluster.kubectl("certificate", "approve", name)
     wait_for("serving certificate", crt.exists, timeout=15)
@@ -137,6 +151,11 @@ def test_serving_certificate_is_written_after_approval(cluster, certs_node,
     assert "PRIVATE KEY" not in out
     # Written once; no new request while it is good.
     assert list(csrs_for(cluster, w.name, SERVING)) == [name]
+    # The kubelet API moves to it without a restart.
+    wait_for("the issued certificate served",
+             lambda: pem_body(served_pem(w.port)) == pem_body(crt.read_text()),
+             timeout=20, interval=1)
+    assert "kubelet API serving certificate from pki" in w.output()
     assert w.stop(signal.SIGTERM) == 0
 
 

@@ -34,7 +34,9 @@ def node(cluster, registry, tmp_path_factory, ports):
                           ports(1)[0], "--insecure-registries", registry.host,
                           "--container-log-max-size", "64Ki",
                           "--container-log-max-files", "3",
-                          "--max-log-streams", "4", selector="suite=server")
+                          "--max-log-streams", "4",
+                          "--authentication-token-webhook",
+                          selector="suite=server")
 
 
 def pod(name, containers, restart="Never"):
@@ -79,8 +81,10 @@ class Client:
         if cert:
             self.ctx.load_cert_chain(cert, key)
 
-    def get(self, path, timeout=10):
+    def get(self, path, timeout=10, token=None):
         req = urllib.request.Request(f"https://127.0.0.1:{self.port}{path}")
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
         try:
             with urllib.request.urlopen(req, context=self.ctx,
                                         timeout=timeout) as r:
@@ -149,6 +153,27 @@ def test_callers_are_authenticated_and_authorised(cluster, node, admin,
 
     code, body, _ = admin.get("/healthz")
     assert (code, body) == (200, "ok")
+
+
+def test_bearer_tokens_are_reviewed(cluster, node):
+    """--authentication-token-webhook: a token the API server vouches for
+    (a service account's) is its user; RBAC decides the rest."""
+    anon = Client(cluster, node)
+    code, body, _ = anon.get("/pods", token="not-a-real-token")
+    assert code == 401, body
+    cluster.kubectl("create", "serviceaccount", "stats-reader", check=False)
+    cluster.kubectl("create", "clusterrole", "server-stats-reader",
+                    "--verb=get", "--resource=nodes/stats", check=False)
+    cluster.kubectl("create", "clusterrolebinding", "server-stats-reader",
+                    "--clusterrole=server-stats-reader",
+                    "--serviceaccount=default:stats-reader", check=False)
+    token = cluster.kubectl("create", "token", "stats-reader").stdout.strip()
+    code, body, _ = anon.get("/stats/summary", token=token)
+    assert code == 200, body
+    assert json.loads(body)["node"]["nodeName"] == NODE
+    code, body, _ = anon.get("/pods", token=token)
+    assert code == 403, body
+    assert "user=system:serviceaccount:default:stats-reader" in body
 
 
 def test_bad_paths_and_parameters_get_clear_errors(cluster, node, admin):
