@@ -6,7 +6,7 @@
 # controller-manager, docker-registry, kubectl). Ends with one line:
 #   N passed, N failed
 #
-# Env: WL_FUZZ_SECONDS (default 10 per target), WL_SKIP_DEPS=1 to trust the
+# Env: WL_FUZZ_SECONDS (default 30 per target), WL_SKIP_DEPS=1 to trust the
 # cache as it is.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -106,7 +106,7 @@ main() {
     build_and_test build-tsan tsan CC=clang-14 "$tsan" -- \
         -Db_sanitize=thread
 
-    phase "fuzz targets (${WL_FUZZ_SECONDS:-10} s each)"
+    phase "fuzz targets (${WL_FUZZ_SECONDS:-30} s each)"
     rm -rf build-fuzz
     if CC=clang-14 meson setup build-fuzz -Dfuzz=true -Dwasm_tests=false \
         -Db_sanitize=address,undefined \
@@ -117,9 +117,12 @@ main() {
             name=$(basename "$target")
             work=$(mktemp -d)
             if env "$asan" "$ubsan" "build-fuzz/tests/fuzz/fuzz_$name" \
-                -max_total_time="${WL_FUZZ_SECONDS:-10}" -timeout=10 -rss_limit_mb=4096 \
+                -max_total_time="${WL_FUZZ_SECONDS:-30}" -timeout=10 -rss_limit_mb=4096 \
                 -artifact_prefix="build-fuzz/crash-$name-" "$work" "$target" \
                 >"build-fuzz/fuzz-$name.log" 2>&1; then
+                # Executions, for docs/reliability.md.
+                echo "    fuzz $name: $(grep -o 'Done [0-9]* runs in [0-9]* second' \
+                    "build-fuzz/fuzz-$name.log" | tail -n 1)"
                 ok
             else
                 tail -n 30 "build-fuzz/fuzz-$name.log" >&2

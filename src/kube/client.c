@@ -296,31 +296,15 @@ struct stream {
 
 static int stream_lines(struct stream *s)
 {
-    char *start = s->buf.data;
-    char *end = s->buf.data + s->buf.len;
-    char *nl;
-
-    while (start < end && (nl = memchr(start, '\n', (size_t)(end - start)))) {
-        json_t *v = NULL;
-        if (nl > start) {
-            if (wl_json_parse(start, (size_t)(nl - start), WL_JSON_MAX_DEPTH,
-                              &v, s->err) < 0) {
-                s->line_failed = true;
-                return -1;
-            }
-            int r = s->fn(s->userdata, v);
-            json_decref(v);
-            if (r < 0) {
-                s->stopped = true;
-                return -1;
-            }
-        }
-        start = nl + 1;
-    }
-    size_t rest = (size_t)(end - start);
-    memmove(s->buf.data, start, rest);
-    s->buf.len = rest;
-    return 0;
+    bool stopped = false;
+    if (wl_kube_lines_drain(s->buf.data, &s->buf.len, s->fn, s->userdata,
+                            &stopped, s->err) == 0)
+        return 0;
+    if (stopped)
+        s->stopped = true;
+    else
+        s->line_failed = true;
+    return -1;
 }
 
 static size_t on_stream(char *ptr, size_t size, size_t nmemb, void *userdata)

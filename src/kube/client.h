@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "kube/kubeconfig.h"
 #include "util/error.h"
@@ -82,6 +83,14 @@ int wl_kube_request(struct wl_kube_client *c, const char *method,
 /* Receives one decoded line of a streamed answer (a watch event); the
  * value is borrowed for the call. Returns 0 to go on reading, -1 to stop. */
 typedef int (*wl_kube_line_fn)(void *userdata, const json_t *value);
+
+/* The framing of a streamed answer: calls fn for each complete
+ * newline-terminated line of buf[0..*len) (empty lines skipped), decoded as
+ * JSON, then moves what is left (a partial line) to the front and sets
+ * *len to its length. Returns 0; -1 when a line does not decode (err) or
+ * fn returned -1 (*stopped set). Exposed for the fuzz target. */
+int wl_kube_lines_drain(char *buf, size_t *len, wl_kube_line_fn fn,
+                        void *userdata, bool *stopped, struct wl_error *err);
 
 /* GETs path and decodes the answer line by line as it arrives (a watch),
  * calling fn for each line, until the server ends the stream, fn returns
