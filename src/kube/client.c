@@ -21,7 +21,15 @@ struct wl_kube_client {
     char *ca_pem, *cert_pem, *key_pem;
     char *auth_header; /* "Authorization: Bearer ..." or NULL */
     char *user_agent;
+    char errbuf[CURL_ERROR_SIZE]; /* libcurl's detail of the last failure */
 };
+
+/* Why a transfer failed: libcurl's detail ("SSL certificate problem:
+ * unable to get local issuer certificate") when it left one. */
+static const char *failure(const struct wl_kube_client *c, CURLcode cr)
+{
+    return c->errbuf[0] ? c->errbuf : curl_easy_strerror(cr);
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void) { (void)curl_global_init(CURL_GLOBAL_ALL); }
@@ -194,6 +202,8 @@ static int prepare(struct wl_kube_client *c, const char *method,
         return wl_error_set(err, ENOMEM, "%s %s", method, path);
 
     curl_easy_reset(h); /* keeps the connection cache, drops old options */
+    c->errbuf[0] = '\0';
+    (void)curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
     setup_tls(c);
     *headers = curl_slist_append(*headers, "Accept: application/json");
     if (req)
@@ -250,7 +260,7 @@ int wl_kube_request(struct wl_kube_client *c, const char *method,
                          method, path, WL_KUBE_MAX_RESPONSE);
         else
             wl_error_set(err, 0, "%s %s%s: %s", method, c->server, path,
-                         curl_easy_strerror(cr));
+                         failure(c, cr));
         goto out;
     }
     (void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -370,7 +380,7 @@ int wl_kube_stream(struct wl_kube_client *c, const char *path,
                          WL_KUBE_MAX_RESPONSE);
         else
             wl_error_set(err, 0, "watch %s%s: %s", c->server, path,
-                         curl_easy_strerror(cr));
+                         failure(c, cr));
     } else if (!s.ok_status) {
         status_error(err, "GET", path, status, &s.buf);
     } else if (s.buf.len > 0) {
