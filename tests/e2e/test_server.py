@@ -331,6 +331,11 @@ def test_exec_attach_and_port_forward_say_not_supported(cluster, node,
     assert r.returncode != 0
     assert "attach is not supported for WebAssembly pods" in r.stderr, \
         r.stderr
+    r = cluster.kubectl("port-forward", "exec-me", ":80", check=False,
+                        timeout=30)
+    assert r.returncode != 0
+    assert "port forwarding is not supported for WebAssembly pods" in \
+        r.stderr, r.stderr
     # (The API server does not proxy to a node at 127.0.0.1: ask directly.)
     code, body, _ = admin.get("/portForward/default/exec-me")
     assert code == 400
