@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The soak (issue #9; too long for CI): pods created, run to completion and
+# deleted in a loop against the real local cluster, wasmlet built with
+# ThreadSanitizer (a race report makes it exit non-zero, which fails the
+# run). Prints a line per round (time, wasmlet RSS) and a summary.
+#
+# Usage: scripts/soak.sh [--asan]
+# Env:   WL_SOAK_PODS (pods per round, default 1000),
+#        WL_SOAK_MINUTES (default 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+build=build-tsan san=(-Db_sanitize=thread)
+opts="TSAN_OPTIONS=suppressions=$WL_ROOT/tests/tsan.supp:halt_on_error=1"
+if [[ ${1:-} == --asan ]]; then
+    build=build-asan san=(-Db_sanitize=address,undefined)
+    opts="ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:detect_leaks=1:abort_on_error=1"
+fi
+[[ -d build ]] || meson setup build >/dev/null
+ninja -C build >/dev/null
+[[ -d $build ]] || CC=clang-14 meson setup "$build" "${san[@]}" >/dev/null
+ninja -C "$build" >/dev/null
+
+wl_log "soak: ${WL_SOAK_PODS:-1000} pods a round for ${WL_SOAK_MINUTES:-10} min, $build/wasmlet"
+env "$opts" WL_SOAK=1 WL_BUILD_DIR="$WL_ROOT/build" \
+    WL_WASMLET="$WL_ROOT/$build/wasmlet" \
+    /usr/bin/python3 -m pytest -q -s -p no:cacheprovider tests/e2e/test_soak.py
