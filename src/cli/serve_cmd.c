@@ -156,6 +156,8 @@ static void pods_stop(struct pods *p)
 {
     wl_server_stop(p->server); /* it asks the manager for snapshots */
     p->server = NULL;
+    if (p->puller) /* runners stuck in a pull must not hold the stop up */
+        wl_puller_cancel(p->puller);
     wl_pod_manager_stop(p->manager);
     p->manager = NULL;
     wl_puller_free(p->puller);

@@ -36,6 +36,7 @@ struct wl_puller {
     pthread_cond_t done;
     char *inflight[MAX_INFLIGHT];
     atomic_uint downloads;
+    atomic_bool cancelled; /* wl_puller_cancel(): abandon transfers */
 };
 
 /* ---- policy ---- */
@@ -78,6 +79,7 @@ int wl_puller_new(const struct wl_puller_config *cfg, struct wl_puller **ret,
         return wl_error_set(err, ENOMEM, "puller");
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->done, NULL);
+    atomic_init(&p->cancelled, false);
     if (wl_store_open(cfg->store_dir, &p->store, err) < 0) {
         wl_puller_free(p);
         return -1;
@@ -99,6 +101,11 @@ int wl_puller_new(const struct wl_puller_config *cfg, struct wl_puller **ret,
     }
     *ret = p;
     return 0;
+}
+
+void wl_puller_cancel(struct wl_puller *p)
+{
+    atomic_store(&p->cancelled, true);
 }
 
 void wl_puller_free(struct wl_puller *p)
@@ -245,6 +252,7 @@ static int open_registry(struct pull *pl, const struct wl_pull_auth *auth,
         .ca_file = ca,
         .username = user,
         .password = pass,
+        .cancel = &pl->p->cancelled,
     };
     int r = wl_registry_new(host, &o, &pl->reg, err);
     if (pass)
@@ -266,6 +274,39 @@ static int get_manifest(struct pull *pl, const char *reference,
     return wl_oci_manifest_parse(body, len, ct, ret, err);
 }
 
+/* Fetches the blob a descriptor names and checks it is the size the
+ * manifest declares: no more is downloaded than declared (up to limit),
+ * and a blob that is shorter (or, cached, of another size) is refused. */
+static int fetch_desc(struct pull *pl, const struct wl_oci_descriptor *d,
+                      uint64_t limit, struct wl_error *err)
+{
+    if (d->size < 0 || (uint64_t)d->size > limit)
+        return wl_error_set(err, 0, "blob %s of %lld bytes is over the limit "
+                                    "of %llu",
+                            d->digest, (long long)d->size,
+                            (unsigned long long)limit);
+    uint64_t max = d->size > 0 ? (uint64_t)d->size : limit;
+    if (fetch_blob(pl->p, pl->reg, pl->ref->repository, d->digest, max,
+                   &pl->res->downloaded, err) < 0) {
+        if (err->errnum != EFBIG || max == limit)
+            return -1;
+        wl_error_clear(err);
+        return wl_error_set(err, 0, "blob %s is larger than the %lld bytes "
+                                    "the manifest declares; not stored",
+                            d->digest, (long long)d->size);
+    }
+    _cleanup_free_ char *path = wl_store_blob_path(pl->p->store, d->digest);
+    struct stat st;
+    if (!path || stat(path, &st) < 0)
+        return wl_error_set(err, errno, "blob %s", d->digest);
+    if (st.st_size != d->size)
+        return wl_error_set(err, 0, "blob %s is %lld bytes; the manifest "
+                                    "says %lld",
+                            d->digest, (long long)st.st_size,
+                            (long long)d->size);
+    return 0;
+}
+
 /* Format (c): find the module file in the layers, topmost first. */
 static int module_from_image(struct pull *pl, const struct wl_oci_manifest *m,
                              char *module_digest, struct wl_error *err)
@@ -273,10 +314,8 @@ static int module_from_image(struct pull *pl, const struct wl_oci_manifest *m,
     _cleanup_free_ uint8_t *cfg = NULL;
     _cleanup_free_ char *path = NULL;
     size_t cfg_len = 0;
-    uint64_t *dl = &pl->res->downloaded;
 
-    if (fetch_blob(pl->p, pl->reg, pl->ref->repository, m->config.digest,
-                   WL_MANIFEST_MAX_SIZE, dl, err) < 0 ||
+    if (fetch_desc(pl, &m->config, WL_MANIFEST_MAX_SIZE, err) < 0 ||
         wl_store_read(pl->p->store, m->config.digest, WL_MANIFEST_MAX_SIZE,
                       &cfg, &cfg_len, err) < 0 ||
         wl_oci_image_config_module((char *)cfg, cfg_len, &path, err) < 0)
@@ -288,8 +327,7 @@ static int module_from_image(struct pull *pl, const struct wl_oci_manifest *m,
             return wl_error_set(err, 0, "layer %s: zstd layers are not "
                                         "supported",
                                 l->digest);
-        if (fetch_blob(pl->p, pl->reg, pl->ref->repository, l->digest,
-                       WL_LAYER_MAX_BYTES, dl, err) < 0)
+        if (fetch_desc(pl, l, WL_LAYER_MAX_BYTES, err) < 0)
             return -1;
         _cleanup_free_ char *lp = wl_store_blob_path(pl->p->store, l->digest);
         _cleanup_close_ int fd = lp ? open(lp, O_RDONLY | O_CLOEXEC) : -1;
@@ -327,8 +365,7 @@ static int module_of(struct pull *pl, struct wl_oci_manifest *m,
         return wl_error_set(err, 0, "module layer of %lld bytes is over the "
                                     "limit of %llu",
                             (long long)layer->size, WL_MODULE_MAX_BYTES);
-    if (fetch_blob(pl->p, pl->reg, pl->ref->repository, layer->digest,
-                   WL_MODULE_MAX_BYTES, &pl->res->downloaded, err) < 0)
+    if (fetch_desc(pl, layer, WL_MODULE_MAX_BYTES, err) < 0)
         return -1;
     memcpy(module_digest, layer->digest, strlen(layer->digest) + 1);
     return 0;

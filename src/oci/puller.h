@@ -72,6 +72,12 @@ int wl_puller_new(const struct wl_puller_config *cfg, struct wl_puller **ret,
                   struct wl_error *err);
 void wl_puller_free(struct wl_puller *p);
 
+/* Abandons every transfer in progress, within about a second, and fails
+ * every pull that needs the registry from then on (those already in the
+ * store still succeed): a stopping daemon must not wait for a stalled
+ * registry. Any thread. */
+void wl_puller_cancel(struct wl_puller *p);
+
 /* Pulls image under policy. Errors say which step failed and why
  * ("pull 127.0.0.1:5000/x:v1: manifest v1: HTTP 404 MANIFEST_UNKNOWN: ...",
  * "...: not a WebAssembly image: ...", "...: digest mismatch: ..."); with

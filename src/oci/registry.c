@@ -28,6 +28,7 @@ struct wl_registry {
     char *ca_file;
     char *username, *password;
     bool basic;            /* the registry asked for Basic */
+    const atomic_bool *cancel; /* may be NULL */
     struct token tokens[MAX_TOKENS];
     unsigned requests;
 };
@@ -101,6 +102,7 @@ int wl_registry_new(const char *host, const struct wl_registry_opts *o,
     r->curl = curl_easy_init();
     if (asprintf(&r->base, "%s://%s", o->insecure ? "http" : "https", host) < 0)
         r->base = NULL;
+    r->cancel = o->cancel;
     r->ca_file = o->ca_file ? strdup(o->ca_file) : NULL;
     r->username = o->username ? strdup(o->username) : NULL;
     r->password = o->password ? strdup(o->password) : NULL;
@@ -344,15 +346,22 @@ struct req {
 
 struct progress_ctx {
     const struct req *q;
+    const atomic_bool *cancel;
     time_t last;
 };
 
+/* libcurl calls it at least once a second during a transfer, even a
+ * stalled one: the place to abandon it when asked to. */
 static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
                        curl_off_t ultotal, curl_off_t ulnow)
 {
     struct progress_ctx *p = userdata;
     time_t now = time(NULL);
     (void)ultotal, (void)ulnow;
+    if (p->cancel && atomic_load(p->cancel))
+        return 1; /* CURLE_ABORTED_BY_CALLBACK */
+    if (!p->q->progress)
+        return 0;
     if (p->last == 0)
         p->last = now;
     if (now - p->last >= WL_PROGRESS_INTERVAL_S) {
@@ -390,10 +399,10 @@ static int send_req(struct wl_registry *r, const struct req *q,
         CURL *h = r->curl;
         (void)curl_easy_setopt(h, CURLOPT_URL, q->url);
         (void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-        struct progress_ctx pctx = {.q = q};
+        struct progress_ctx pctx = {.q = q, .cancel = r->cancel};
         if (q->big_buffer)
             (void)curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
-        if (q->progress) {
+        if (q->progress || r->cancel) {
             (void)curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
             (void)curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
             (void)curl_easy_setopt(h, CURLOPT_XFERINFODATA, &pctx);
@@ -423,8 +432,11 @@ static int send_req(struct wl_registry *r, const struct req *q,
             if (sink->too_large)
                 return wl_error_set(err, 0, "%s %s: answer over %zu bytes",
                                     q->method, q->url, sink->max);
-            if (sink->werr.msg)
-                return wl_error_set(err, 0, "%s", sink->werr.msg);
+            if (sink->werr.msg) { /* the writer's error, cause kept */
+                wl_error_set(err, 0, "%s", sink->werr.msg);
+                err->errnum = sink->werr.errnum;
+                return -1;
+            }
             return wl_error_set(err, 0, "%s %s: %s", q->method, q->url,
                                 curl_easy_strerror(cr));
         }

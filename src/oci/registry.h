@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "oci/manifest.h"
+#include <stdatomic.h>
+
 #include "oci/store.h"
 #include "util/error.h"
 
@@ -26,6 +28,9 @@ struct wl_registry_opts {
     const char *ca_file;  /* extra CA bundle for this host, or NULL */
     const char *username; /* Basic credentials, or NULL for anonymous */
     const char *password;
+    /* when it becomes true, a transfer in progress is abandoned (within a
+     * second) and fails; may be NULL. Must outlive the registry. */
+    const atomic_bool *cancel;
 };
 
 struct wl_registry;

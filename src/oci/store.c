@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "util/cleanup.h"
 #include "util/fileio.h"
+#include "util/log.h"
 
 #define SHA256_PREFIX "sha256:"
 #define HEX_LEN 64
@@ -76,6 +78,36 @@ static int open_dir(int parent, const char *name, struct wl_error *err)
     return fd;
 }
 
+/* Removes the temp files ("blob.<pid>.<n>") of processes that are gone:
+ * what a pull killed half-way (SIGKILL, a crash) left behind. They were
+ * never accepted (a blob is renamed into blobs/ only once verified), only
+ * their disk space is reclaimed. */
+static void sweep_tmp(int tmp_fd)
+{
+    int fd = dup(tmp_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            (void)close(fd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long pid;
+        char *end;
+        if (strncmp(e->d_name, "blob.", 5))
+            continue;
+        pid = strtol(e->d_name + 5, &end, 10);
+        if (end == e->d_name + 5 || *end != '.' || pid <= 0)
+            continue;
+        if (pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH &&
+            unlinkat(tmp_fd, e->d_name, 0) == 0)
+            log_info("removed the partial download %s of a process that is "
+                     "gone", e->d_name);
+    }
+    closedir(d);
+}
+
 int wl_store_open(const char *dir, struct wl_store **ret, struct wl_error *err)
 {
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -97,6 +129,7 @@ int wl_store_open(const char *dir, struct wl_store **ret, struct wl_error *err)
         wl_store_free(s);
         return wl_error_prefix(err, "open store %s", dir);
     }
+    sweep_tmp(s->tmp_fd);
     *ret = s;
     return 0;
 }
@@ -187,10 +220,12 @@ uint64_t wl_store_writer_size(const struct wl_store_writer *w)
 int wl_store_writer_write(struct wl_store_writer *w, const void *data,
                           size_t len, struct wl_error *err)
 {
-    if (len > w->max_size - w->size)
-        return wl_error_set(err, 0, "blob %s is larger than the limit of "
-                                    "%llu bytes",
-                            w->digest, (unsigned long long)w->max_size);
+    if (len > w->max_size - w->size) {
+        wl_error_set(err, 0, "blob %s is larger than the limit of %llu bytes",
+                     w->digest, (unsigned long long)w->max_size);
+        err->errnum = EFBIG; /* so a caller can tell this case (puller.c) */
+        return -1;
+    }
     const uint8_t *p = data;
     size_t left = len;
     while (left > 0) {

@@ -378,7 +378,14 @@ static void reject_raw(struct wl_pod_manager *m, const json_t *obj,
     const char *ns = wl_json_str(obj, "metadata", "namespace", NULL);
     const char *name = wl_json_str(obj, "metadata", "name", NULL);
     const char *uid = wl_json_str(obj, "metadata", "uid", NULL);
+    const char *phase = wl_json_str(obj, "status", "phase", NULL);
+    const char *why = wl_json_str(obj, "status", "reason", NULL);
     if (!ns || !name)
+        return;
+    /* Said already (our own status write comes back as MODIFIED, and a
+     * restarted wasmlet sees the pod again): once is enough. */
+    if (phase && !strcmp(phase, "Failed") && why &&
+        !strcmp(why, "UnsupportedPodSpec"))
         return;
     log_warning("pod rejected pod=%s/%s: %s", ns, name, message);
     owner_event(m, obj, NULL, true, "UnsupportedPodSpec", "%s", message);

@@ -605,13 +605,19 @@ static bool image_present(struct run *r)
     return n > 0;
 }
 
+static enum wl_pull_policy pull_policy(const struct wl_container *c)
+{
+    enum wl_pull_policy policy = wl_pull_policy_default(c->image);
+    if (c->image_pull_policy)
+        (void)wl_pull_policy_parse(c->image_pull_policy, &policy);
+    return policy;
+}
+
 static int do_pull(struct run *r, struct wl_pull_result *res,
                    struct wl_error *err)
 {
     const struct wl_container *c = r->c;
-    enum wl_pull_policy policy = wl_pull_policy_default(c->image);
-    if (c->image_pull_policy)
-        (void)wl_pull_policy_parse(c->image_pull_policy, &policy);
+    enum wl_pull_policy policy = pull_policy(c);
     char **docs = NULL;
     size_t *lens = NULL, n = 0;
     pull_secrets(r, &docs, &lens, &n);
@@ -679,6 +685,15 @@ static void runner(struct run *r)
     _cleanup_free_ char *log_path = NULL, *ctr_dir = NULL;
 
     if (do_pull(r, &pulled, &err) < 0) {
+        if (pull_policy(r->c) == WL_PULL_NEVER) {
+            /* The kubelet's words and reason for it. */
+            char msg[600];
+            snprintf(msg, sizeof(msg), "Container image \"%s\" is not "
+                     "present with pull policy of Never", r->c->image);
+            run_event(r, r->field_path, true, "ErrImageNeverPull", "%s", msg);
+            send_failure(r, "ErrImageNeverPull", msg);
+            goto out;
+        }
         run_event(r, r->field_path, true, "Failed",
                   "Failed to pull image \"%s\": %s", r->c->image, err.msg);
         send_failure(r, "ErrImagePull", err.msg);

@@ -117,7 +117,7 @@ const char *pod_phase_of(const struct ctr *init, size_t ninit,
 {
     if (failed)
         return "Failed";
-    size_t done = 0, ok = 0, running = 0;
+    size_t done = 0, ok = 0, running = 0, waiting = 0;
     for (size_t i = 0; i < ninit; i++)
         if (!ctr_is_sidecar(&init[i]) && init[i].state == CTR_TERMINATED &&
             init[i].last.exit_code != 0 && !init[i].restart_at &&
@@ -125,16 +125,22 @@ const char *pod_phase_of(const struct ctr *init, size_t ninit,
             return "Failed"; /* an init container failed for good */
     for (size_t i = 0; i < n; i++) {
         const struct ctr *c = &ctrs[i];
-        /* As the kubelet: a container that ran before and is waiting to
-         * run again keeps the pod Running; only never-run ones mean
-         * Pending. */
+        /* As the kubelet: a container that has never started (pulling,
+         * ErrImagePull, its runner being set up) keeps the pod Pending; one
+         * that ran before and is waiting to run again keeps it Running. */
+        if (c->state == CTR_WAITING && !c->has_last) {
+            waiting++;
+            continue;
+        }
         running += c->live || c->state == CTR_RUNNING || c->restart_at > 0 ||
-                   (c->state == CTR_WAITING && c->has_last);
+                   c->state == CTR_WAITING;
         if (c->state == CTR_TERMINATED && !c->restart_at && !c->live) {
             done++;
             ok += c->last.exit_code == 0;
         }
     }
+    if (waiting)
+        return "Pending";
     if (done == n)
         return ok == n ? "Succeeded" : "Failed";
     return running ? "Running" : "Pending";

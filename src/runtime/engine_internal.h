@@ -64,6 +64,12 @@ void wl_engine_run_end(struct wl_engine *engine);
 
 /* Moves wasmtime's message for error into err (prefixed by what) and
  * deletes error. Returns -1. */
+/* One line of a wasmtime error message (which may hold "Caused by:"
+ * sections and, with RUST_BACKTRACE set, a Rust stack): its first line,
+ * then ": " and the first cause when with_head, or only the first cause
+ * (the first line when there is none). malloc'd; NULL when out of memory. */
+char *wl_wasmtime_summary(const char *data, size_t size, bool with_head);
+
 int wl_error_from_wasmtime(struct wl_error *err, wasmtime_error_t *error,
                            const char *what);
 

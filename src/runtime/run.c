@@ -332,22 +332,7 @@ static int wasi_config_build(const struct wl_run_spec *spec,
  * after "Caused by:", or the first line when there is no such section. */
 static char *message_of(const wasm_byte_vec_t *msg)
 {
-    static const char caused[] = "\nCaused by:\n";
-    const char *start = msg->data, *end = msg->data + msg->size;
-    const char *c = memmem(start, msg->size, caused, sizeof(caused) - 1);
-
-    if (c) {
-        start = c + sizeof(caused) - 1;
-        while (start < end && (*start == ' ' || *start == '\t'))
-            start++;
-    }
-    const char *nl = memchr(start, '\n', (size_t)(end - start));
-    if (nl)
-        end = nl;
-    char *s = NULL;
-    if (asprintf(&s, "%.*s", (int)(end - start), start) < 0)
-        return NULL;
-    return s;
+    return wl_wasmtime_summary(msg->data, msg->size, false);
 }
 
 /* Turns how _start ended into a result. Takes error and trap. */

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "oci/store.h"
@@ -70,6 +71,37 @@ static int count_entries(const struct tmpstore *t, const char *sub)
             n++;
     closedir(d);
     return n;
+}
+
+/* A pull killed half-way leaves tmp/blob.<pid>.<n>: the next open of the
+ * store removes those of processes that are gone, and nothing else. */
+static void test_open_sweeps_partial_downloads_of_dead_processes(void)
+{
+    struct tmpstore t;
+    CHECK_INT(ts_open(&t), 0);
+    wl_store_free(t.s);
+    t.s = NULL;
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    CHECK(child > 0);
+    CHECK_INT(waitpid(child, NULL, 0), child); /* its pid is now free */
+    char dead[160], alive[160], other[160];
+    snprintf(dead, sizeof(dead), "%s/tmp/blob.%ld.7", t.dir, (long)child);
+    snprintf(alive, sizeof(alive), "%s/tmp/blob.%ld.1", t.dir, (long)getpid());
+    snprintf(other, sizeof(other), "%s/tmp/notes", t.dir);
+    for (const char *p = dead; p; p = p == dead ? alive : p == alive ? other : NULL) {
+        FILE *f = fopen(p, "w");
+        CHECK(f);
+        fputs("partial", f);
+        fclose(f);
+    }
+    struct wl_error err = WL_ERROR_INIT;
+    CHECK_INT(wl_store_open(t.dir, &t.s, &err), 0);
+    CHECK(access(dead, F_OK) != 0);
+    CHECK_INT(access(alive, F_OK), 0);
+    CHECK_INT(access(other, F_OK), 0);
+    ts_close(&t);
 }
 
 static void test_digest_of_known_value(void)
@@ -570,4 +602,5 @@ WL_TEST_MAIN(WL_T(test_digest_of_known_value),
              WL_T(test_invalid_digests_refused_everywhere),
              WL_T(test_null_digest_refused_with_message),
              WL_T(test_concurrent_writers_of_one_digest),
-             WL_T(test_reopen_sees_existing_blobs))
+             WL_T(test_reopen_sees_existing_blobs),
+             WL_T(test_open_sweeps_partial_downloads_of_dead_processes))

@@ -119,14 +119,25 @@ static void test_phase_follows_containers(void)
     CHECK_STR(pod_phase_of(init, 1, app, 2, false), "Pending");
     CHECK_STR(pod_phase_of(init, 1, app, 2, true), "Failed");
 
-    /* init done, one app container running */
+    /* init done, one app container running, the other not started yet
+     * (pulling, or its pull failed): Pending, as the kubelet says while
+     * any container has never started */
     end_run(&init[0], WL_EXIT_CODE, 0, false, NULL, false);
     app[0].state = CTR_RUNNING;
+    app[1].live = true;
+    CHECK_STR(pod_phase_of(init, 1, app, 2, false), "Pending");
+    app[1].live = false;
+    ctr_set_waiting(&app[1], "ImagePullBackOff", NULL);
+    app[1].restart_at = 1000;
+    CHECK_STR(pod_phase_of(init, 1, app, 2, false), "Pending");
+    app[1].restart_at = 0;
+
+    /* both started */
+    app[1].state = CTR_RUNNING;
     CHECK_STR(pod_phase_of(init, 1, app, 2, false), "Running");
 
     /* one done, one still running */
     end_run(&app[0], WL_EXIT_CODE, 0, false, NULL, false);
-    app[1].state = CTR_RUNNING;
     CHECK_STR(pod_phase_of(init, 1, app, 2, false), "Running");
 
     /* a restart waiting (CrashLoopBackOff) keeps the pod Running */
