@@ -744,6 +744,18 @@ static void runner(struct run *r)
     struct wl_run_result res = {0};
     time_t started_at = time(NULL);
     int run_rc = wl_run(cfg->engine, module, &spec, &res, &err);
+    int log_errno = 0;
+    unsigned long lost = wl_cri_log_failures(log, &log_errno);
+    if (lost) {
+        log_warning("container log pod=%s/%s container=%s: %lu writes "
+                    "failed: %s",
+                    r->spec->namespace_, r->spec->name, r->c->name, lost,
+                    strerror(log_errno));
+        run_event(r, r->field_path, true, "FailedLogWrite",
+                  "%lu writes to the container's log failed (%s): part of "
+                  "its output is lost",
+                  lost, strerror(log_errno));
+    }
     /* The log is complete (a last partial line flushed) before n.exit says
      * the run ended: a `logs -f` reader stops at n.exit. */
     wl_cri_log_close(log);

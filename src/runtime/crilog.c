@@ -27,6 +27,8 @@ struct wl_cri_log {
     int64_t size;      /* of the live file */
     int64_t rotate_at; /* max_size, or further on after a failed rotation */
     struct pending p[2];
+    unsigned long failures; /* records that could not be written */
+    int first_errno;        /* why the first of them failed */
 };
 
 static const char *const stream_names[] = {"stdout", "stderr"};
@@ -184,8 +186,20 @@ long wl_cri_log_write(struct wl_cri_log *l, enum wl_cri_stream s,
         }
         p->buf[p->len++] = (char)buf[i];
     }
+    if (rc < 0 && l->failures++ == 0)
+        l->first_errno = errno;
     pthread_mutex_unlock(&l->lock);
     return rc == 0 ? (long)len : -1;
+}
+
+unsigned long wl_cri_log_failures(struct wl_cri_log *l, int *first_errno)
+{
+    pthread_mutex_lock(&l->lock);
+    unsigned long n = l->failures;
+    if (first_errno)
+        *first_errno = l->first_errno;
+    pthread_mutex_unlock(&l->lock);
+    return n;
 }
 
 void wl_cri_log_close(struct wl_cri_log *l)

@@ -50,6 +50,11 @@ int wl_cri_log_open(const char *path, const struct wl_cri_log_opts *opts,
 long wl_cri_log_write(struct wl_cri_log *l, enum wl_cri_stream s,
                       const unsigned char *buf, size_t len);
 
+/* How many writes failed (the module saw the error; its output is lost),
+ * and the errno of the first (may be NULL): a full disk must not lose a
+ * container's output silently. */
+unsigned long wl_cri_log_failures(struct wl_cri_log *l, int *first_errno);
+
 /* Flushes partial lines, closes, frees. Accepts NULL. */
 void wl_cri_log_close(struct wl_cri_log *l);
 

@@ -610,6 +610,10 @@ def test_full_data_dir_is_a_clear_error_then_recovers(cluster, nodes, images,
               "wasmlet said: " + " | ".join(
                   ln[-300:] for ln in node.output().splitlines()
                   if "space" in ln.lower())[-3000:])
+        # Its output could not be written: said, not silently dropped.
+        wait_for("a FailedLogWrite Event", lambda: any(
+            r == "FailedLogWrite" and "No space left on device" in m
+            for r, m in events(cluster, "fdisk-present")), timeout=15)
         wasmlet_alive(node)
         node_ready(cluster, node.name, timeout=5)
 
