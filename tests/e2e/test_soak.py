@@ -3,7 +3,8 @@
 pods a round). Not part of the normal suite: it runs only when WL_SOAK is
 set. Each round must run every pod exactly once to Succeeded and delete it;
 wasmlet must not grow (RSS), must not leave pod directories behind, and must
-exit 0 at the end (a sanitizer report makes it exit non-zero)."""
+exit 0 at the end (a sanitizer report makes it exit non-zero). RSS is
+checked only with the plain build (scripts/soak.sh --plain)."""
 import json
 import os
 import signal
@@ -102,8 +103,10 @@ def test_soak_create_run_delete(cluster, node, images):
                      f"{MINUTES:g} min; RSS first/last "
                      f"{rss[0] / 1024:.1f}/{rss[-1] / 1024:.1f} MiB\n")
     # No growth round over round beyond noise (allocator caches settle in
-    # the first rounds).
-    if len(rss) >= 3:
+    # the first rounds). Not under a sanitizer: TSan keeps state for every
+    # thread that ever ran (one per container run), so its process grows
+    # by design; there the sanitizer's own reports are the check.
+    if len(rss) >= 3 and os.environ.get("WL_SOAK_RSS_CHECK", "1") == "1":
         assert rss[-1] <= rss[1] * 1.25 + 8192, rss
     assert node.proc.poll() is None
     assert node.stop(signal.SIGTERM) == 0, node.output()[-3000:]
