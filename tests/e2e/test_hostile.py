@@ -506,9 +506,11 @@ def cases():
              terminated(1, "Error", "unreachable")),
         Case("module-divides-by-zero", lambda i, e: ctr(i["raw-divzero"]),
              terminated(1, "Error", "integer divide by zero")),
+        # "memory fault at wasm address 0x7fffffff" with signal-based
+        # traps; the TSan build checks bounds explicitly instead and says
+        # "out of bounds memory access"
         Case("module-out-of-bounds-load", lambda i, e: ctr(i["raw-oob"]),
-             terminated(1, "Error", "memory fault at wasm address "
-                        "0x7fffffff")),
+             terminated(1, "Error", "memory")),
         Case("module-infinite-recursion", lambda i, e: ctr(i["raw-recurse"]),
              terminated(1, "Error", "call stack exhausted")),
         Case("module-exit-42", lambda i, e: ctr(i["exit_code"], [42]),
@@ -524,7 +526,7 @@ def cases():
         Case("module-floods-100MiB-of-logs",
              lambda i, e: ctr(i["flood"], [100]),
              both(terminated(0, "Completed", phase="Succeeded"),
-                  logged("flood: wrote 100 MiB"))),
+                  logged("flood: wrote 100 MiB")), timeout=300),
         Case("module-floods-one-endless-line",
              lambda i, e: ctr(i["flood"], [20, "nonl"]),
              both(terminated(0, "Completed", phase="Succeeded"),
