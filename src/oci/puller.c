@@ -148,18 +148,33 @@ static int inflight_find(struct wl_puller *p, const char *digest)
     return -1;
 }
 
+/* The size of stored blob digest. */
+static int blob_size(struct wl_puller *p, const char *digest, uint64_t *ret,
+                     struct wl_error *err)
+{
+    struct stat st;
+    _cleanup_free_ char *path = wl_store_blob_path(p->store, digest);
+    if (!path || stat(path, &st) < 0)
+        return wl_error_set(err, path ? errno : ENOMEM, "blob %s", digest);
+    *ret = (uint64_t)st.st_size;
+    return 0;
+}
+
 /* Downloads blob digest unless it is stored or another thread is already
- * downloading it, in which case this waits for that download. */
+ * downloading it, in which case this waits for that download. *ret_size
+ * gets the stored blob's size; *downloaded grows by it when this call
+ * downloaded it. */
 static int fetch_blob(struct wl_puller *p, struct wl_registry *reg,
                       const char *repo, const char *digest, uint64_t max,
-                      uint64_t *downloaded, struct wl_error *err)
+                      uint64_t *downloaded, uint64_t *ret_size,
+                      struct wl_error *err)
 {
     int slot = -1;
     pthread_mutex_lock(&p->lock);
     for (;;) {
         if (wl_store_has(p->store, digest)) {
             pthread_mutex_unlock(&p->lock);
-            return 0;
+            return blob_size(p, digest, ret_size, err);
         }
         if (inflight_find(p, digest) < 0) {
             for (int i = 0; i < MAX_INFLIGHT && slot < 0; i++)
@@ -177,12 +192,8 @@ static int fetch_blob(struct wl_puller *p, struct wl_registry *reg,
     atomic_fetch_add(&p->downloads, 1);
     int rc = wl_registry_get_blob(reg, repo, digest, max, p->store,
                                   p->progress, p->progress_data, err);
-    if (rc == 0) {
-        struct stat st;
-        _cleanup_free_ char *path = wl_store_blob_path(p->store, digest);
-        if (path && stat(path, &st) == 0)
-            *downloaded += (uint64_t)st.st_size;
-    }
+    if (rc == 0 && (rc = blob_size(p, digest, ret_size, err)) == 0)
+        *downloaded += *ret_size;
 
     pthread_mutex_lock(&p->lock);
     free(p->inflight[slot]);
@@ -285,9 +296,9 @@ static int fetch_desc(struct pull *pl, const struct wl_oci_descriptor *d,
                                     "of %llu",
                             d->digest, (long long)d->size,
                             (unsigned long long)limit);
-    uint64_t max = d->size > 0 ? (uint64_t)d->size : limit;
+    uint64_t max = d->size > 0 ? (uint64_t)d->size : limit, size;
     if (fetch_blob(pl->p, pl->reg, pl->ref->repository, d->digest, max,
-                   &pl->res->downloaded, err) < 0) {
+                   &pl->res->downloaded, &size, err) < 0) {
         if (err->errnum != EFBIG || max == limit)
             return -1;
         wl_error_clear(err);
@@ -295,14 +306,10 @@ static int fetch_desc(struct pull *pl, const struct wl_oci_descriptor *d,
                                     "the manifest declares; not stored",
                             d->digest, (long long)d->size);
     }
-    _cleanup_free_ char *path = wl_store_blob_path(pl->p->store, d->digest);
-    struct stat st;
-    if (!path || stat(path, &st) < 0)
-        return wl_error_set(err, errno, "blob %s", d->digest);
-    if (st.st_size != d->size)
-        return wl_error_set(err, 0, "blob %s is %lld bytes; the manifest "
+    if (size != (uint64_t)d->size)
+        return wl_error_set(err, 0, "blob %s is %llu bytes; the manifest "
                                     "says %lld",
-                            d->digest, (long long)st.st_size,
+                            d->digest, (unsigned long long)size,
                             (long long)d->size);
     return 0;
 }
