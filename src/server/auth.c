@@ -101,10 +101,25 @@ static struct entry *cache_slot(struct wl_auth *a, time_t now)
     return &a->cache[best];
 }
 
-/* Called locked: POSTs a review, *ret its answer. */
+/* Called locked: caches answer ok for key, for ttl seconds. */
+static struct entry *cache_put(struct wl_auth *a,
+                               const unsigned char *key, time_t now, bool ok,
+                               int ttl)
+{
+    struct entry *e = cache_slot(a, now);
+    memcpy(e->key, key, SHA256_DIGEST_LENGTH);
+    e->expires = now + ttl;
+    e->answer = ok;
+    return e;
+}
+
+/* Called locked: POSTs a review (body taken; NULL: out of memory making
+ * it), *ret its answer. */
 static int review(struct wl_auth *a, const char *path, json_t *body,
                   json_t **ret, struct wl_error *err)
 {
+    if (!body)
+        return wl_error_set(err, ENOMEM, "%s", path);
     if (wl_kube_client_renew(a->cfg.creds, a->cfg.user_agent, &a->client,
                              &a->client_gen, err) < 0) {
         json_decref(body);
@@ -139,10 +154,8 @@ int wl_auth_token(struct wl_auth *a, const char *token, struct wl_user *user,
                              "authentication.k8s.io/v1", "kind", "TokenReview",
                              "spec", "token", token);
     json_t *res = NULL;
-    int r = body ? review(a, "/apis/authentication.k8s.io/v1/tokenreviews",
-                          body, &res, err)
-                 : wl_error_set(err, ENOMEM, "token review");
-    if (r < 0) {
+    if (review(a, "/apis/authentication.k8s.io/v1/tokenreviews", body, &res,
+               err) < 0) {
         pthread_mutex_unlock(&a->lock);
         return -1;
     }
@@ -166,10 +179,7 @@ int wl_auth_token(struct wl_auth *a, const char *token, struct wl_user *user,
         ok = false;
     }
     json_decref(res);
-    e = cache_slot(a, now);
-    memcpy(e->key, key, sizeof(key));
-    e->expires = now + (ok ? TOKEN_TTL_S : DENIED_TTL_S);
-    e->answer = ok;
+    e = cache_put(a, key, now, ok, ok ? TOKEN_TTL_S : DENIED_TTL_S);
     e->user = u;
     pthread_mutex_unlock(&a->lock);
     *user = u;
@@ -209,20 +219,14 @@ int wl_auth_authorize(struct wl_auth *a, const struct wl_user *user,
         "resource", "nodes", "subresource", subresource, "name",
         a->cfg.node_name) : NULL;
     json_t *res = NULL;
-    int r = body ? review(a,
-                          "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-                          body, &res, err)
-                 : wl_error_set(err, ENOMEM, "access review");
-    if (r < 0) {
+    if (review(a, "/apis/authorization.k8s.io/v1/subjectaccessreviews", body,
+               &res, err) < 0) {
         pthread_mutex_unlock(&a->lock);
         return -1;
     }
     bool ok = json_is_true(wl_json_get(res, "status", "allowed", NULL));
     const char *why = wl_json_str(res, "status", "reason", NULL);
-    e = cache_slot(a, now);
-    memcpy(e->key, key, sizeof(key));
-    e->expires = now + (ok ? ALLOWED_TTL_S : DENIED_TTL_S);
-    e->answer = ok;
+    e = cache_put(a, key, now, ok, ok ? ALLOWED_TTL_S : DENIED_TTL_S);
     snprintf(e->reason, sizeof(e->reason), "%s", why ? why : "");
     snprintf(reason_buf, reason_len, "%s", e->reason);
     json_decref(res);

@@ -314,6 +314,9 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status,
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (status == 401)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer realm=\"kubelet\"");
     count(status);
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
@@ -356,24 +359,9 @@ static enum MHD_Result respond_msg(struct MHD_Connection *conn,
     }
     if (!body)
         return MHD_NO;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(body), body,
-                                        MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            json ? "application/json"
-                                 : "text/plain; charset=utf-8");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    if (status == 401)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                "Bearer realm=\"kubelet\"");
-    count(status);
-    enum MHD_Result ret = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return respond(conn, status,
+                   json ? "application/json" : "text/plain; charset=utf-8",
+                   body, strlen(body));
 }
 
 static enum MHD_Result respond_status(struct MHD_Connection *conn,
