@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,9 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_file.h"
 #include "kube/quantity.h"
 #include "node/sysinfo.h"
 #include "util/cleanup.h"
+#include "util/fileio.h"
 
 enum {
     OPT_NODE_NAME = 256,
@@ -36,6 +39,8 @@ enum {
     OPT_LOG_MAX_SIZE,
     OPT_LOG_MAX_FILES,
     OPT_MAX_LOG_STREAMS,
+    OPT_LOG_FORMAT,
+    OPT_CONFIG,
     OPT_HELP,
 };
 
@@ -44,7 +49,8 @@ static const struct {
     struct option opt;
     const char *env;
 } options[] = {
-    {{"node-name", required_argument, NULL, OPT_NODE_NAME}, "WASMLET_NODE_NAME"},
+    {{"node-name", required_argument, NULL, OPT_NODE_NAME},
+     "WASMLET_NODE_NAME"},
     {{"hostname-override", required_argument, NULL, OPT_HOSTNAME},
      "WASMLET_HOSTNAME"},
     {{"node-ip", required_argument, NULL, OPT_NODE_IP}, "WASMLET_NODE_IP"},
@@ -82,6 +88,9 @@ static const struct {
      "WASMLET_CONTAINER_LOG_MAX_FILES"},
     {{"max-log-streams", required_argument, NULL, OPT_MAX_LOG_STREAMS},
      "WASMLET_MAX_LOG_STREAMS"},
+    {{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+     "WASMLET_LOG_FORMAT"},
+    {{"config", required_argument, NULL, OPT_CONFIG}, "WASMLET_CONFIG"},
     {{"help", no_argument, NULL, OPT_HELP}, NULL},
 };
 
@@ -95,7 +104,12 @@ static void usage(void)
         "taints\nkubernetes.io/arch=wasm32-wasi: wasm pods select the label "
         "and tolerate\nthe taints.\n"
         "\n"
-        "Options (each also settable by the environment variable shown):\n"
+        "Options (each also settable by the environment variable shown;\n"
+        "flags win over variables, variables over the config file):\n"
+        "  --config PATH            a KubeletConfiguration YAML file with "
+        "settings\n"
+        "                           [WASMLET_CONFIG] (see "
+        "docs/configuration.md)\n"
         "  --kubeconfig PATH        credentials for the API server "
         "[WASMLET_KUBECONFIG]\n"
         "                           (default: $KUBECONFIG, then "
@@ -126,6 +140,9 @@ static void usage(void)
         "  --node-labels K=V,...    extra node labels [WASMLET_NODE_LABELS]\n"
         "  --log-level LEVEL        error, warning, info, debug "
         "[WASMLET_LOG_LEVEL]\n"
+        "  --log-format FORMAT      text, or json: one object per line "
+        "[WASMLET_LOG_FORMAT]\n"
+        "                           (default text)\n"
         "  --drain-on-exit          cordon and evict pods on SIGTERM "
         "[WASMLET_DRAIN_ON_EXIT=1]\n"
         "  --insecure-registries H,...  registries spoken to over plain "
@@ -167,7 +184,9 @@ static void usage(void)
         "                           (default 64)\n"
         "  --help                   show this help\n"
         "\n"
-        "Signals: SIGTERM or SIGINT marks the node NotReady and exits.\n");
+        "Signals: SIGTERM or SIGINT marks the node NotReady and exits.\n"
+        "Under systemd (Type=notify) it sends READY=1 once the node is "
+        "Ready,\nWATCHDOG=1 (when WatchdogSec= is set) and STOPPING=1.\n");
 }
 
 static int parse_long(const char *what, const char *s, long min, long max,
@@ -314,30 +333,69 @@ static int apply(struct wl_config *cfg, int id, const char *what,
         return 0;
     case OPT_DRAIN:
         return parse_bool(what, v, &cfg->drain_on_exit, err);
+    case OPT_LOG_FORMAT:
+        if (wl_log_format_parse(v, &cfg->log_format) < 0)
+            return wl_error_set(err, 0, "%s \"%s\": expected text or json",
+                                what, v);
+        return 0;
+    case OPT_CONFIG:
+        return set_str(&cfg->config_file, v, err);
     }
     return wl_error_set(err, 0, "unknown option");
 }
 
 static int apply_env(struct wl_config *cfg, struct wl_error *err)
 {
-    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+    for (size_t i = 0; i < WL_ARRAY_SIZE(options); i++) {
         const char *v = options[i].env ? getenv(options[i].env) : NULL;
-        if (v && *v && apply(cfg, options[i].opt.val, options[i].env, v,
-                             err) < 0)
+        if (!v || !*v)
+            continue;
+        /* WASMLET_NODE_LABELS replaces the file's labels. */
+        if (options[i].opt.val == OPT_NODE_LABELS)
+            labels_clear(cfg);
+        if (apply(cfg, options[i].opt.val, options[i].env, v, err) < 0)
             return -1;
     }
     return 0;
 }
 
-static int apply_flags(int argc, char **argv, struct wl_config *cfg,
+/* A config file setting: flag is the option's long name. */
+static int apply_file_setting(void *ctx, const char *flag, const char *value,
+                              const char *what, struct wl_error *err)
+{
+    for (size_t i = 0; i < WL_ARRAY_SIZE(options); i++)
+        if (!strcmp(options[i].opt.name, flag))
+            return apply(ctx, options[i].opt.val, what, value, err);
+    return wl_error_set(err, 0, "%s: no such option --%s", what, flag);
+}
+
+int wl_config_apply_file(struct wl_config *cfg, const char *yaml, size_t len,
+                         const char *source, struct wl_error *err)
+{
+    return wl_config_file_parse(yaml, len, source, apply_file_setting, cfg,
+                                err);
+}
+
+static int load_file(struct wl_config *cfg, const char *path,
+                     struct wl_error *err)
+{
+    _cleanup_free_ uint8_t *data = NULL;
+    size_t len = 0;
+
+    if (wl_file_read(AT_FDCWD, path, WL_CONFIG_FILE_MAX_SIZE, &data, &len,
+                     err) < 0)
+        return wl_error_prefix(err, "config file");
+    return wl_config_apply_file(cfg, (const char *)data, len, path, err);
+}
+
+/* Applies the flags to cfg. With config_path, only looks for --config
+ * and stores it there: the file is the weakest source but has to be read
+ * first; anything wrong with the flags is left for the second pass to
+ * report. Returns 1 when --help was given (and printed). */
+static int apply_flags(int argc, char **argv, struct option *longopts,
+                       struct wl_config *cfg, char **config_path,
                        struct wl_error *err)
 {
-    struct option longopts[sizeof(options) / sizeof(options[0]) + 1];
-    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
-        longopts[i] = options[i].opt;
-    longopts[sizeof(options) / sizeof(options[0])] =
-        (struct option){NULL, 0, NULL, 0};
-
     int c, idx = 0;
     bool labels_from_flags = false;
     optind = 0;
@@ -346,6 +404,11 @@ static int apply_flags(int argc, char **argv, struct wl_config *cfg,
         if (c == OPT_HELP) {
             usage();
             return 1;
+        }
+        if (config_path) {
+            if (c == OPT_CONFIG && set_str(config_path, optarg, err) < 0)
+                return -1;
+            continue;
         }
         /* --node-labels replaces WASMLET_NODE_LABELS; repeated flags add. */
         if (c == OPT_NODE_LABELS && !labels_from_flags) {
@@ -361,7 +424,7 @@ static int apply_flags(int argc, char **argv, struct wl_config *cfg,
         if (apply(cfg, c, what, optarg ? optarg : "true", err) < 0)
             return -1;
     }
-    if (optind < argc)
+    if (!config_path && optind < argc)
         return wl_error_set(err, 0, "unexpected argument \"%s\"",
                             argv[optind]);
     return 0;
@@ -404,9 +467,27 @@ int wl_config_parse(int argc, char **argv, struct wl_config *cfg,
     cfg->max_log_streams = 64;
     cfg->log_level = WL_LOG_INFO;
 
+    cfg->log_format = WL_LOG_TEXT;
+
+    struct option longopts[WL_ARRAY_SIZE(options) + 1];
+    for (size_t i = 0; i < WL_ARRAY_SIZE(options); i++)
+        longopts[i] = options[i].opt;
+    longopts[WL_ARRAY_SIZE(options)] = (struct option){NULL, 0, NULL, 0};
+
+    /* defaults < file < WASMLET_* < flags */
+    _cleanup_free_ char *path = NULL;
+    int r = apply_flags(argc, argv, longopts, cfg, &path, err);
+    if (r != 0)
+        return r;
+    const char *env = getenv("WASMLET_CONFIG");
+    if (!path && env && *env && set_str(&path, env, err) < 0)
+        return -1;
+    if (path && load_file(cfg, path, err) < 0)
+        return -1;
+    cfg->config_file = TAKE_PTR(path);
     if (apply_env(cfg, err) < 0)
         return -1;
-    int r = apply_flags(argc, argv, cfg, err);
+    r = apply_flags(argc, argv, longopts, cfg, NULL, err);
     if (r != 0)
         return r;
     /* The bootstrap writes the node's credentials to --kubeconfig; falling
@@ -424,6 +505,7 @@ int wl_config_parse(int argc, char **argv, struct wl_config *cfg,
 
 void wl_config_clear(struct wl_config *cfg)
 {
+    free(cfg->config_file);
     free(cfg->address);
     free(cfg->tls_cert_file);
     free(cfg->tls_key_file);

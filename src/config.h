@@ -1,5 +1,7 @@
 /* The daemon's configuration: flags, then WASMLET_* environment variables,
- * then defaults, in that order of precedence, gathered in one struct. */
+ * then the config file (--config, WASMLET_CONFIG; src/config_file.h), then
+ * defaults, in that order of precedence, gathered in one struct.
+ * docs/configuration.md is the reference. */
 #ifndef WL_CONFIG_H
 #define WL_CONFIG_H
 
@@ -24,7 +26,10 @@ struct wl_config {
     long max_pods;    /* --max-pods, WASMLET_MAX_PODS; 110 */
     char **labels;    /* --node-labels k=v,..., WASMLET_NODE_LABELS */
     size_t nlabels;
+    char *config_file; /* --config, WASMLET_CONFIG: where the file settings
+                          came from, or NULL */
     enum wl_log_level log_level; /* --log-level, WASMLET_LOG_LEVEL */
+    enum wl_log_format log_format; /* --log-format, WASMLET_LOG_FORMAT */
     bool drain_on_exit;          /* --drain-on-exit, WASMLET_DRAIN_ON_EXIT */
     char **insecure_registries;  /* --insecure-registries h1,h2 */
     size_t ninsecure;
@@ -46,6 +51,11 @@ struct wl_config {
  * flag or variable at fault. */
 int wl_config_parse(int argc, char **argv, struct wl_config *cfg,
                     struct wl_error *err);
+
+/* Applies a config file's settings (len bytes of YAML; source names it in
+ * messages) to cfg, over what cfg holds. For wl_config_parse() and tests. */
+int wl_config_apply_file(struct wl_config *cfg, const char *yaml, size_t len,
+                         const char *source, struct wl_error *err);
 
 /* Frees everything cfg holds. */
 void wl_config_clear(struct wl_config *cfg);

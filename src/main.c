@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/crash.h"
 #include "util/log.h"
 
 static const struct {
@@ -30,6 +31,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    wl_crash_handler_install();
     if (argc < 2) {
         usage(stderr);
         return 2;

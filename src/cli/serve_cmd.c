@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -12,15 +13,16 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "node/bootstrap.h"
-#include "oci/puller.h"
-#include "pod/manager.h"
-#include "server/server.h"
 #include "node/certs.h"
 #include "node/node.h"
+#include "oci/puller.h"
+#include "pod/manager.h"
 #include "runtime/engine.h"
-#include "util/log.h"
+#include "server/server.h"
 #include "util/fileio.h"
+#include "util/log.h"
 #include "util/sig.h"
+#include "util/time.h"
 
 /* Backoff between failed API calls at start-up and in the loop. */
 #define RETRY_MIN_S 1
@@ -34,6 +36,51 @@ static int next_retry(int cur)
 
 struct pods;
 static void pods_stop(struct pods *p);
+
+/* systemd's service watchdog (WatchdogSec=, sd_watchdog_enabled(3)): the
+ * node loop sends WATCHDOG=1 every half of WATCHDOG_USEC, as systemd
+ * advises, from the thread that does the node's work, so a wedged loop
+ * is restarted. Without $NOTIFY_SOCKET every sd_notify() is a no-op. */
+struct watchdog {
+    double interval_s; /* 0: no watchdog asked for */
+    double next_s;     /* wl_now_s() when the next WATCHDOG=1 is due */
+};
+
+static void watchdog_init(struct watchdog *wd)
+{
+    uint64_t usec = 0;
+    *wd = (struct watchdog){0};
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
+        wd->interval_s = (double)usec / 2e6;
+    wd->next_s = wl_now_s();
+}
+
+static void watchdog_feed(struct watchdog *wd)
+{
+    double now = wl_now_s();
+    if (wd->interval_s <= 0 || now < wd->next_s)
+        return;
+    (void)sd_notify(0, "WATCHDOG=1");
+    wd->next_s = now + wd->interval_s;
+}
+
+/* wl_sig_wait() for seconds, feeding the watchdog while it waits. */
+static int wait_fed(const sigset_t *sigs, int seconds, struct watchdog *wd)
+{
+    double end = wl_now_s() + seconds;
+    for (;;) {
+        watchdog_feed(wd);
+        double now = wl_now_s(), until = end - now;
+        if (wd->interval_s > 0 && wd->next_s - now < until)
+            until = wd->next_s - now;
+        if (now >= end)
+            return wl_sig_wait_ms(sigs, 0);
+        int sig =
+            wl_sig_wait_ms(sigs, until > 0 ? (long)(until * 1000) + 1 : 0);
+        if (sig > 0)
+            return sig;
+    }
+}
 
 /* Drain (when asked), stop every module, then mark the node NotReady. */
 static void shutdown_node(struct wl_node *node, const struct wl_config *cfg,
@@ -174,12 +221,21 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
 {
     struct wl_error err = WL_ERROR_INIT;
     int retry = RETRY_MIN_S, sig;
+    struct watchdog wd;
 
+    watchdog_init(&wd);
+    (void)sd_notifyf(0, "STATUS=registering node %s", cfg->node_name);
     while (wl_node_register(node, &err) < 0) {
         log_error("%s (retrying in %d s)", err.msg, retry);
+        (void)sd_notifyf(0,
+                         "STATUS=registering node %s failed (retrying in "
+                         "%d s): %s",
+                         cfg->node_name, retry, err.msg);
         wl_error_clear(&err);
-        if ((sig = wl_sig_wait(sigs, retry)) > 0) {
+        if ((sig = wait_fed(sigs, retry, &wd)) > 0) {
             log_info("signal=%s before registration; exiting", strsignal(sig));
+            (void)sd_notify(0, "STOPPING=1\nSTATUS=stopped before "
+                               "registration");
             return 0;
         }
         retry = next_retry(retry);
@@ -188,14 +244,18 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
              cfg->port);
     if (pods_start(pods, &err) < 0) {
         log_error("cannot run pods: %s", err.msg);
+        (void)sd_notifyf(0, "STOPPING=1\nSTATUS=cannot run pods: %s", err.msg);
         wl_error_clear(&err);
         shutdown_node(node, cfg, pods);
         return 1;
     }
+    /* Registration wrote Ready=True: the node is up for the scheduler. */
+    (void)sd_notifyf(0, "READY=1\nSTATUS=node %s ready, running pods",
+                     cfg->node_name);
 
     int wait = 0;
     retry = RETRY_MIN_S;
-    while ((sig = wl_sig_wait(sigs, wait)) == 0) {
+    while ((sig = wait_fed(sigs, wait, &wd)) == 0) {
         bool failed = false;
         if (wl_node_renew_lease(node, &err) < 0) {
             log_warning("node=%s %s", cfg->node_name, err.msg);
@@ -213,6 +273,9 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
         retry = failed ? next_retry(retry) : RETRY_MIN_S;
     }
     log_info("signal=%s: shutting down", strsignal(sig));
+    (void)sd_notifyf(0, "STOPPING=1\nSTATUS=shutting down (%s)",
+                     cfg->drain_on_exit ? "draining, then stopping pods"
+                                        : "stopping pods");
     shutdown_node(node, cfg, pods);
     return 0;
 }
@@ -259,6 +322,7 @@ int wl_cmd_serve(int argc, char **argv)
         return r > 0 ? 0 : 2;
     }
     wl_log_set_level(cfg.log_level);
+    wl_log_set_format(cfg.log_format);
 
     /* Block the shutdown signals before any thread exists, so every thread
      * inherits the mask and only sigtimedwait() receives them. */

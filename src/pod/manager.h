@@ -35,6 +35,12 @@ struct wl_pod_manager_config {
     struct wl_puller *puller;  /* shared, thread-safe */
     struct wl_engine *engine;  /* shared, thread-safe */
     struct wl_cri_log_opts log_opts; /* rotation of container logs */
+    /* wasmlet run POD.yaml only (pod/standalone.h), never serve: */
+    bool local_images; /* an absolute path as image is the .wasm file (a
+                          pod from the API server must not read the
+                          node's files) */
+    bool echo_logs;    /* container output to our stdout/stderr too */
+    bool echo_prefix;  /* ... each line after "[pod/container] " */
 };
 
 struct wl_pod_manager;

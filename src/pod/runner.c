@@ -652,6 +652,52 @@ static int do_pull(struct run *r, struct wl_pull_result *res,
     return 0;
 }
 
+/* wasmlet run POD.yaml (cfg->local_images): an image that is an absolute
+ * path is the .wasm file itself; pod/standalone.c checked it when it
+ * loaded the manifest. Its digest keys the compiled-module cache. */
+static int local_image(struct run *r, struct wl_pull_result *res,
+                       struct wl_error *err)
+{
+    _cleanup_free_ uint8_t *wasm = NULL;
+    size_t len = 0;
+    char digest[80];
+    if (wl_file_read(AT_FDCWD, r->c->image, WL_MODULE_MAX_BYTES, &wasm, &len,
+                     err) < 0)
+        return -1;
+    wl_digest_of(wasm, len, digest);
+    res->module_size = len;
+    res->cached = true;
+    if (!(res->module_digest = strdup(digest)) ||
+        !(res->module_path = strdup(r->c->image)) ||
+        asprintf(&res->image_id, "file://%s@%s", r->c->image, digest) < 0) {
+        res->image_id = NULL;
+        wl_pull_result_clear(res);
+        return wl_error_set(err, ENOMEM, "image %s", r->c->image);
+    }
+    return 0;
+}
+
+static int get_image(struct run *r, struct wl_pull_result *res,
+                     struct wl_error *err)
+{
+    if (r->job->cfg->local_images && r->c->image[0] == '/')
+        return local_image(r, res, err);
+    return do_pull(r, res, err);
+}
+
+/* wasmlet run POD.yaml shows the container's output as it logs it. */
+static int echo_output(struct run *r, struct wl_cri_log *log,
+                       struct wl_error *err)
+{
+    const struct wl_pod_manager_config *cfg = r->job->cfg;
+    _cleanup_free_ char *prefix = NULL;
+    if (!cfg->echo_logs)
+        return 0;
+    if (asprintf(&prefix, "[%s/%s] ", r->spec->name, r->c->name) < 0)
+        return wl_error_set(err, ENOMEM, "log");
+    return wl_cri_log_echo(log, cfg->echo_prefix ? prefix : "", err);
+}
+
 /* ---- the run ---- */
 
 /* The compiled module, from the engine's memory, the on-disk cache under
@@ -684,7 +730,7 @@ static void runner(struct run *r)
     struct wl_cri_log *log = NULL;
     _cleanup_free_ char *log_path = NULL, *ctr_dir = NULL;
 
-    if (do_pull(r, &pulled, &err) < 0) {
+    if (get_image(r, &pulled, &err) < 0) {
         if (pull_policy(r->c) == WL_PULL_NEVER) {
             /* The kubelet's words and reason for it. */
             char msg[600];
@@ -715,7 +761,8 @@ static void runner(struct run *r)
     if (job->restart >= 2)
         wl_run_record_prune(ctr_dir, job->restart - 1);
     if (load_module(r, &pulled, &module, &err) < 0 ||
-        wl_cri_log_open(log_path, &cfg->log_opts, &log, &err) < 0) {
+        wl_cri_log_open(log_path, &cfg->log_opts, &log, &err) < 0 ||
+        echo_output(r, log, &err) < 0) {
         run_event(r, r->field_path, true, "Failed", "Error: %s", err.msg);
         send_failure(r, "CreateContainerError", err.msg);
         goto out;

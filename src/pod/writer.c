@@ -267,7 +267,7 @@ void wl_pod_writer_status(struct wl_pod_writer *w, const char *namespace_,
 
 void wl_pod_writer_event(struct wl_pod_writer *w, json_t *event)
 {
-    struct item *it = calloc(1, sizeof(*it));
+    struct item *it = w ? calloc(1, sizeof(*it)) : NULL;
     if (!it || !event) {
         free(it);
         json_decref(event);
@@ -285,6 +285,8 @@ void wl_pod_writer_eventf(struct wl_pod_writer *w, const char *node,
 {
     char *msg = NULL;
     va_list ap;
+    if (!w)
+        return;
     va_start(ap, fmt);
     int n = vasprintf(&msg, fmt, ap);
     va_end(ap);

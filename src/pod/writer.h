@@ -41,7 +41,8 @@ void wl_pod_writer_stop(struct wl_pod_writer *w);
 void wl_pod_writer_status(struct wl_pod_writer *w, const char *namespace_,
                           const char *name, const char *uid, json_t *status);
 
-/* Queues an Event object (taken; see wl_pod_event_build()). */
+/* Queues an Event object (taken; see wl_pod_event_build()). A NULL w
+ * (wasmlet run POD.yaml: no API server) drops it. */
 void wl_pod_writer_event(struct wl_pod_writer *w, json_t *event);
 
 /* Builds the Event (wl_pod_event_build) about pod and queues it. */

@@ -29,6 +29,7 @@ struct wl_cri_log {
     struct pending p[2];
     unsigned long failures; /* records that could not be written */
     int first_errno;        /* why the first of them failed */
+    char *echo;             /* wl_cri_log_echo()'s prefix; NULL: no echo */
 };
 
 static const char *const stream_names[] = {"stdout", "stderr"};
@@ -132,6 +133,45 @@ static void maybe_rotate(struct wl_cri_log *l, size_t total)
     l->rotate_at = l->max_size;
 }
 
+/* A record's text on our own stdout or stderr, after the echo prefix, in
+ * one write() so the lines of containers running at once do not mix. A
+ * terminal that is gone is not the log's failure: errors are ignored. */
+static void echo_line(struct wl_cri_log *l, enum wl_cri_stream s,
+                      const char *text, size_t len)
+{
+    size_t plen = strlen(l->echo);
+    char *line = malloc(plen + len + 1);
+    if (!line)
+        return;
+    memcpy(line, l->echo, plen);
+    memcpy(line + plen, text, len);
+    line[plen + len] = '\n';
+    size_t total = plen + len + 1, off = 0;
+    int fd = s == WL_CRI_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
+    while (off < total) {
+        ssize_t w = write(fd, line + off, total - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    free(line);
+}
+
+int wl_cri_log_echo(struct wl_cri_log *l, const char *prefix,
+                    struct wl_error *err)
+{
+    char *copy = strdup(prefix);
+    if (!copy)
+        return wl_error_set(err, ENOMEM, "log %s", l->path);
+    pthread_mutex_lock(&l->lock);
+    free(l->echo);
+    l->echo = copy;
+    pthread_mutex_unlock(&l->lock);
+    return 0;
+}
+
 /* One record: "<time> <stream> <F|P> <text>\n", written with one write()
  * so readers never see half a record. */
 static int emit(struct wl_cri_log *l, enum wl_cri_stream s, const char *text,
@@ -165,6 +205,8 @@ static int emit(struct wl_cri_log *l, enum wl_cri_stream s, const char *text,
         l->size += w;
     }
     free(rec);
+    if (l->echo)
+        echo_line(l, s, text, len);
     return 0;
 }
 
@@ -216,6 +258,7 @@ void wl_cri_log_close(struct wl_cri_log *l)
     pthread_mutex_unlock(&l->lock);
     (void)close(l->fd);
     pthread_mutex_destroy(&l->lock);
+    free(l->echo);
     free(l->path);
     free(l);
 }

@@ -44,6 +44,13 @@ struct wl_cri_log_opts {
 int wl_cri_log_open(const char *path, const struct wl_cri_log_opts *opts,
                     struct wl_cri_log **ret, struct wl_error *err);
 
+/* From now on, also copies each record's text to our stdout (stdout
+ * records) or stderr, after prefix (copied; "" for none), a line per
+ * record: `wasmlet run POD.yaml` shows its containers' output as it
+ * logs it. Failing writes there are ignored. */
+int wl_cri_log_echo(struct wl_cri_log *l, const char *prefix,
+                    struct wl_error *err);
+
 /* Adds len bytes of a stream's output. Returns len, or -1 when the file
  * cannot be written (errno set). A rotation that fails is not an error:
  * the records go on to the live file and the next record tries again. */

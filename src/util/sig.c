@@ -22,11 +22,21 @@ static struct timespec remaining(const struct timespec *deadline)
 
 int wl_sig_wait(const sigset_t *set, int seconds)
 {
-    if (seconds < 0)
-        seconds = 0;
+    return wl_sig_wait_ms(set, seconds < 0 ? 0 : (long)seconds * 1000);
+}
+
+int wl_sig_wait_ms(const sigset_t *set, long ms)
+{
+    if (ms < 0)
+        ms = 0;
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += seconds;
+    deadline.tv_sec += ms / 1000;
+    deadline.tv_nsec += ms % 1000 * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
     for (;;) {
         struct timespec left = remaining(&deadline);
         if (!set) {

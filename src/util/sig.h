@@ -16,4 +16,7 @@
  * early: the wait is resumed for the time that remains. Cannot fail. */
 int wl_sig_wait(const sigset_t *set, int seconds);
 
+/* wl_sig_wait() in milliseconds. */
+int wl_sig_wait_ms(const sigset_t *set, long ms);
+
 #endif
