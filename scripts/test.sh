@@ -6,7 +6,9 @@
 # controller-manager, docker-registry, kubectl). Ends with one line:
 #   N passed, N failed
 #
-# Env: WL_FUZZ_SECONDS (default 30 per target), WL_SKIP_DEPS=1 to trust the
+# Env: WL_FUZZ_SECONDS (default 30 per target), WL_E2E_MAX / WL_E2E_SAN_MAX
+# (seconds one e2e phase may take: 1200 plain, 1500 sanitized),
+# WL_TEST_TIMEOUT (one e2e test: 900), WL_SKIP_DEPS=1 to trust the
 # cache as it is.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -71,9 +73,17 @@ e2e_sanitized() {
     local label=$1 dir=$2
     shift 2
     phase "end-to-end under $label"
+    # A crash that breaks every later test must not run the CI out of
+    # time: stop after a few failures, and cap the phase (SIGINT first, so
+    # pytest tears the cluster down).
     env "$@" WL_BUILD_DIR="$WL_ROOT/build" WL_WASMLET="$WL_ROOT/$dir/wasmlet" \
-        /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e \
-        >"$dir/e2e.log" 2>&1
+        timeout -s INT -k 120 "${WL_E2E_SAN_MAX:-1500}" \
+        /usr/bin/python3 -m pytest -q -rfE --maxfail=5 -p no:cacheprovider \
+        "${pytest_timeout[@]}" tests/e2e >"$dir/e2e.log" 2>&1
+    # Which tests failed, then the last lines (the first failure's own
+    # lines are in the log, kept in the build directory).
+    grep -E '^(FAILED|ERROR) ' "$dir/e2e.log" >&2
+    grep -A 30 'wasmlet: fatal signal' "$dir/e2e.log" | head -n 60 >&2
     tail -n 3 "$dir/e2e.log" >&2
     count_pytest "$dir/e2e.log" "e2e ($label)"
     phase_end
@@ -136,10 +146,18 @@ main() {
     fi
     phase_end
 
+    # One test may take at most this long (pytest-timeout), so a hang is
+    # one failure with a traceback rather than a CI run out of time.
+    pytest_timeout=()
+    if /usr/bin/python3 -c 'import pytest_timeout' 2>/dev/null; then
+        pytest_timeout=(--timeout="${WL_TEST_TIMEOUT:-900}")
+    fi
+
     phase "end-to-end (real cluster, registry, kubectl)"
     python3=/usr/bin/python3
-    WL_BUILD_DIR=$WL_ROOT/build $python3 -m pytest -v -p no:cacheprovider \
-        tests/e2e 2>&1 | tee build/e2e.log | grep -E 'PASSED|FAILED|ERROR' >&2
+    WL_BUILD_DIR=$WL_ROOT/build timeout -s INT -k 120 "${WL_E2E_MAX:-1200}" \
+        $python3 -m pytest -v --maxfail=10 -p no:cacheprovider \
+        "${pytest_timeout[@]}" tests/e2e 2>&1 | tee build/e2e.log | grep -E 'PASSED|FAILED|ERROR' >&2
     count_pytest build/e2e.log "e2e"
     phase_end
 
