@@ -13,8 +13,16 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$WL_ROOT"
 
-node_pid=$WL_ROOT/.wasmlet/wasmlet.pid
-node_log=$WL_ROOT/.wasmlet/wasmlet.log
+# WL_DEMO_DIR holds the node's data dir, pid and log (default .wasmlet/);
+# WL_DEMO_PORT is the node's kubelet port. With WL_CLUSTER_DIR,
+# WL_REGISTRY_DIR and the WL_*_PORT variables of scripts/cluster.sh and
+# scripts/registry.sh, a second demo can run beside the first (the e2e
+# test does).
+demo_dir=${WL_DEMO_DIR:-$WL_ROOT/.wasmlet}
+demo_port=${WL_DEMO_PORT:-10250}
+node_pid=$demo_dir/wasmlet.pid
+node_log=$demo_dir/wasmlet.log
+mkdir -p "$demo_dir"
 
 stop_node() {
     if [[ -f $node_pid ]] && kill "$(cat "$node_pid")" 2>/dev/null; then
@@ -53,7 +61,7 @@ image=$registry/demo/hello:v1
 wl_log "wasmlet push build/tests/wasm/hello.wasm $image"
 ./build/wasmlet push --insecure build/tests/wasm/hello.wasm "$image"
 wl_log "wasmlet pull $image"
-pulled=$(./build/wasmlet pull --data-dir "$WL_ROOT/.wasmlet/node" \
+pulled=$(./build/wasmlet pull --data-dir "$demo_dir/node" \
     --insecure-registry "$registry" --pull-policy Always "$image")
 echo "$pulled"
 module_path=$(sed -n 's/^path: //p' <<<"$pulled")
@@ -63,7 +71,7 @@ wl_log "running the pulled module:"
 stop_node
 wl_log "starting wasmlet serve as node wasm-demo (log: $node_log)"
 ./build/wasmlet serve --kubeconfig "$KUBECONFIG" --node-name wasm-demo \
-    --node-ip 127.0.0.1 --port 10250 --data-dir "$WL_ROOT/.wasmlet/node" \
+    --node-ip 127.0.0.1 --port "$demo_port" --data-dir "$demo_dir/node" \
     --insecure-registries "$registry" >>"$node_log" 2>&1 &
 echo $! >"$node_pid"
 for _ in $(seq 50); do
@@ -77,43 +85,38 @@ done
 "$WL_KUBECTL" get node wasm-demo \
     -o jsonpath='{range .spec.taints[*]}taint: {.key}={.value}:{.effect}{"\n"}{end}'
 
-# The main job: a wasm pod, placed by the scheduler through the node's
-# label and taints, run by wasmlet.
-wl_log "creating pod hello-wasm (nodeSelector + toleration for wasm32-wasi)"
+# The main job: examples/hello.yaml, a wasm pod placed by the scheduler
+# through the node's label and taints, run by wasmlet. Its image names the
+# default registry; another registry port is put in on the way.
+wl_log "kubectl apply -f examples/hello.yaml (nodeSelector + tolerations for wasm32-wasi)"
 "$WL_KUBECTL" delete pod hello-wasm --ignore-not-found --wait=true >/dev/null
-"$WL_KUBECTL" apply -f - <<YAML
-apiVersion: v1
-kind: Pod
-metadata:
-  name: hello-wasm
-spec:
-  restartPolicy: Never
-  nodeSelector:
-    kubernetes.io/arch: wasm32-wasi
-  tolerations:
-  - key: kubernetes.io/arch
-    operator: Equal
-    value: wasm32-wasi
-  containers:
-  - name: hello
-    image: $image
-    args: ["from", "a", "pod"]
-    env:
-    - name: POD_NAME
-      valueFrom: {fieldRef: {fieldPath: metadata.name}}
-YAML
-for _ in $(seq 100); do
-    phase=$("$WL_KUBECTL" get pod hello-wasm -o jsonpath='{.status.phase}')
+sed "s#image: 127.0.0.1:25000/demo/hello:v1#image: $image#" examples/hello.yaml |
+    "$WL_KUBECTL" apply -f -
+
+# Progress: the pod's phase, node and container state reason each time
+# they change, with the seconds since it was created.
+t_pod=$SECONDS last=
+for _ in $(seq 300); do
+    state=$("$WL_KUBECTL" get pod hello-wasm -o jsonpath='{.status.phase} {.spec.nodeName} {.status.containerStatuses[0].state.*.reason}' 2>/dev/null || true)
+    read -r phase node reason <<<"$state"
+    if [[ $state != "$last" ]]; then
+        printf '    %3d s  %s%s%s\n' "$((SECONDS - t_pod))" "${phase:-Pending}" \
+            "${node:+ on $node}" "${reason:+: $reason}" >&2
+        last=$state
+    fi
     [[ $phase == Succeeded || $phase == Failed ]] && break
     sleep 0.2
 done
 "$WL_KUBECTL" get pod hello-wasm -o wide
-[[ $phase == Succeeded ]] || wl_die "pod hello-wasm ended $phase; see $node_log"
+[[ $phase == Succeeded ]] || wl_die "pod hello-wasm ended ${phase:-unknown}; see $node_log"
 # The log comes back the way users read it: kubectl -> API server ->
-# wasmlet's kubelet API on port 10250.
+# wasmlet's kubelet API.
 wl_log "kubectl logs hello-wasm:"
 "$WL_KUBECTL" logs hello-wasm
 
-wl_log "done in $((SECONDS - t0)) s; cluster, registry and node still running:"
-wl_log "  $(bash scripts/cluster.sh env | tr '\n' ' ')"
-wl_log "  stop them with: scripts/demo.sh stop"
+wl_log "done in $((SECONDS - t0)) s; the cluster, the registry and node wasm-demo keep running."
+wl_log "use kubectl against it:"
+wl_log "  export KUBECONFIG=$KUBECONFIG"
+wl_log "  $WL_KUBECTL get nodes,pods -o wide"
+wl_log "node log: $node_log"
+wl_log "stop everything: scripts/demo.sh stop"
