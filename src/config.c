@@ -41,6 +41,7 @@ enum {
     OPT_MAX_LOG_STREAMS,
     OPT_LOG_FORMAT,
     OPT_CONFIG,
+    OPT_POD_MANIFEST_PATH,
     OPT_HELP,
 };
 
@@ -91,6 +92,8 @@ static const struct {
     {{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
      "WASMLET_LOG_FORMAT"},
     {{"config", required_argument, NULL, OPT_CONFIG}, "WASMLET_CONFIG"},
+    {{"pod-manifest-path", required_argument, NULL, OPT_POD_MANIFEST_PATH},
+     "WASMLET_POD_MANIFEST_PATH"},
     {{"help", no_argument, NULL, OPT_HELP}, NULL},
 };
 
@@ -153,6 +156,10 @@ static void usage(void)
         "                           [WASMLET_REGISTRY_CONFIG]\n"
         "  --registry-certs-dir DIR trust DIR/<host>/ca.crt for <host> "
         "[WASMLET_REGISTRY_CERTS_DIR]\n"
+        "  --pod-manifest-path DIR  run the pods of DIR's manifests as static "
+        "pods,\n"
+        "                           shown as mirror pods "
+        "[WASMLET_POD_MANIFEST_PATH]\n"
         "  --address IP             kubelet API bind address "
         "[WASMLET_ADDRESS]\n"
         "                           (default: every address)\n"
@@ -299,6 +306,8 @@ static int apply(struct wl_config *cfg, int id, const char *what,
         return set_str(&cfg->registry_config, v, err);
     case OPT_CERTS_DIR:
         return set_str(&cfg->registry_certs_dir, v, err);
+    case OPT_POD_MANIFEST_PATH:
+        return set_str(&cfg->pod_manifest_path, v, err);
     case OPT_ADDRESS:
         return set_str(&cfg->address, v, err);
     case OPT_TLS_CERT:
@@ -520,5 +529,6 @@ void wl_config_clear(struct wl_config *cfg)
     list_clear(&cfg->insecure_registries, &cfg->ninsecure);
     free(cfg->registry_config);
     free(cfg->registry_certs_dir);
+    free(cfg->pod_manifest_path);
     memset(cfg, 0, sizeof(*cfg));
 }

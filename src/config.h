@@ -35,6 +35,7 @@ struct wl_config {
     size_t ninsecure;
     char *registry_config;    /* --registry-config: Docker config.json */
     char *registry_certs_dir; /* --registry-certs-dir: <dir>/<host>/ca.crt */
+    char *pod_manifest_path;  /* --pod-manifest-path: static pods' manifests */
     /* the kubelet API (src/server) */
     char *address;        /* --address: bind address; NULL: every one */
     char *tls_cert_file;  /* --tls-cert-file */

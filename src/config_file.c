@@ -40,6 +40,7 @@ static const struct file_key {
     {"containerLogMaxSize", "container-log-max-size", V_STRING},
     {"containerLogMaxFiles", "container-log-max-files", V_INT},
     {"logging.format", "log-format", V_STRING},
+    {"staticPodPath", "pod-manifest-path", V_STRING},
     {"wasmlet.nodeName", "node-name", V_STRING},
     {"wasmlet.hostnameOverride", "hostname-override", V_STRING},
     {"wasmlet.nodeIP", "node-ip", V_STRING},

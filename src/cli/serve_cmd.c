@@ -14,6 +14,7 @@
 #include "kube/kubeconfig.h"
 #include "node/bootstrap.h"
 #include "node/certs.h"
+#include "node/mirror.h"
 #include "node/node.h"
 #include "oci/puller.h"
 #include "pod/manager.h"
@@ -148,6 +149,7 @@ struct pods {
     const char *client_ca;     /* PEM: who may call the kubelet API */
     const char *user_agent;
     struct wl_server *server;  /* the kubelet API */
+    struct wl_mirror *mirror;  /* static pods; NULL without a manifest dir */
 };
 
 static int pods_start(struct pods *p, struct wl_error *err)
@@ -180,6 +182,10 @@ static int pods_start(struct pods *p, struct wl_error *err)
     };
     if (wl_pod_manager_start(&p->mcfg, &p->manager, err) < 0)
         return -1;
+    if (cfg->pod_manifest_path &&
+        wl_mirror_new(cfg->pod_manifest_path, cfg->node_name, &p->mirror,
+                      err) < 0)
+        return -1;
     struct wl_server_config scfg = {
         .address = cfg->address,
         .port = cfg->port,
@@ -201,6 +207,8 @@ static int pods_start(struct pods *p, struct wl_error *err)
 
 static void pods_stop(struct pods *p)
 {
+    wl_mirror_free(p->mirror);
+    p->mirror = NULL;
     wl_server_stop(p->server); /* it asks the manager for snapshots */
     p->server = NULL;
     if (p->puller) /* runners stuck in a pull must not hold the stop up */
@@ -268,6 +276,8 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
             failed = true;
         }
         certs_tick(certs, node, client, cfg->kubeconfig, pods->creds);
+        if (pods->mirror)
+            wl_mirror_sync(pods->mirror, *client, node->uid);
         /* A failed renewal is retried soon, well inside the Lease's 40 s. */
         wait = failed ? retry : WL_LEASE_RENEW_S;
         retry = failed ? next_retry(retry) : RETRY_MIN_S;
