@@ -19,7 +19,7 @@ rss_check=0
 case ${1:-} in
 --asan)
     build=build-asan san=(-Db_sanitize=address,undefined)
-    opts="ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:detect_leaks=1:abort_on_error=1"
+    opts="ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:use_sigaltstack=0:detect_leaks=1:abort_on_error=1"
     ;;
 --plain) build=build opts="WL_SOAK_PLAIN=1" rss_check=1 ;;
 "") ;;

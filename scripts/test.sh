@@ -105,7 +105,12 @@ main() {
 
     # Sanitizer runtime settings: wasmtime installs its own signal handlers
     # for traps; TSan needs the suppressions for wasmtime's Rust threads.
-    local asan="ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:detect_leaks=1:abort_on_error=1"
+    # use_sigaltstack=0: at a thread's exit ASan unmaps whatever alternate
+    # signal stack is installed, taking it for its own; wasmtime's (already
+    # unmapped by wasmtime) was unmapped a second time, after the range
+    # had been reused — other threads' stacks and heap chunks vanished
+    # (docs/reliability.md).
+    local asan="ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:use_sigaltstack=0:detect_leaks=1:abort_on_error=1"
     local ubsan="UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
     local tsan="TSAN_OPTIONS=suppressions=$WL_ROOT/tests/tsan.supp:halt_on_error=1"
 
