@@ -43,7 +43,11 @@ def setup(cluster, registry, images, tmp_path_factory, ports):
     (d / "local.yaml").write_text(json.dumps(
         manifest("local", str(work / "x.wasm"), [])))
     (d / "notes.txt").write_text("not a manifest")
+    # The node's own identity (TLS bootstrapping), not the admin's: the
+    # API server's NodeRestriction must accept the mirror pods.
     gen = serve_node(cluster, NODE, work, ports(1)[0],
+                     "--bootstrap-kubeconfig", str(cluster.bootstrap_kubeconfig),
+                     "--kubeconfig", str(work / "kubelet.kubeconfig"),
                      "--insecure-registries", registry.host,
                      "--pod-manifest-path", str(d), selector="app=static")
     w = next(gen)
