@@ -15,6 +15,7 @@
 #include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/time.h"
 
 /* Largest .wasm compiled, as the puller's WL_MODULE_MAX_BYTES. */
 #define WASM_MAX_BYTES (256ull * 1024 * 1024)
@@ -266,8 +267,10 @@ static int load_uncached(struct wl_engine *engine, const char *cache_dir,
         wl_error_clear(&derr);
     }
 
+    double t0 = wl_now_s();
     if (compile_file(engine, wasm_path, ret, err) < 0)
         return -1;
+    wl_histogram_observe(&wl_m_module_compile_seconds, wl_now_s() - t0);
     out->how = WL_MODULE_COMPILED;
 
     if (path) {

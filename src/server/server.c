@@ -965,9 +965,12 @@ int wl_server_start(const struct wl_server_config *cfg, struct wl_server **ret,
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     const char *addr = cfg->address && *cfg->address ? cfg->address : NULL;
+    /* poll(), not select(): a node with ~1,000 pods has more than
+     * FD_SETSIZE descriptors open, and select() cannot wait on a socket
+     * numbered 1024 or above (connections were dropped: bench/run). */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                     MHD_USE_TLS | MHD_USE_ERROR_LOG;
     struct sockaddr *sa = NULL;
     if (addr) {
         struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;

@@ -383,6 +383,15 @@ def test_pods_metrics_and_stats(cluster, node, admin, images):
     counts = [s for s in families["wasmlet_module_start_duration_seconds"].samples
               if s.name.endswith("_count")]
     assert counts[0].value >= 1
+    # every compile (a "compiled" cache lookup) is timed
+    compiled = [s.value for s in families["wasmlet_module_cache_lookups"].samples
+                if s.labels.get("result") == "compiled"
+                and s.name.endswith("_total")]
+    compile_count = [s.value for s in
+                     families["wasmlet_module_compile_duration_seconds"].samples
+                     if s.name.endswith("_count")]
+    assert compiled and compiled[0] >= 1, compiled
+    assert compile_count == compiled, (compile_count, compiled)
 
     code, body, _ = admin.get("/metrics/resource")
     assert code == 200
