@@ -166,6 +166,18 @@ main() {
     count_pytest build/e2e.log "e2e"
     phase_end
 
+    # The benchmarks at their smallest sizes, so they keep working; their
+    # figures are printed, never judged here (docs/benchmarks.md).
+    phase "benchmarks (bench/run --smoke)"
+    if /usr/bin/python3 bench/run --smoke --build build >build/bench.log 2>&1; then
+        grep -E 'MISS|pass|info' build/bench.log | sed 's/^/    /' >&2
+        ok
+    else
+        tail -n 30 build/bench.log >&2
+        bad "bench/run --smoke"
+    fi
+    phase_end
+
     # The same suite against the sanitizer builds: every wasmlet process
     # the tests start (run, serve, watch) is instrumented, and a leak, a
     # UB report or a data race makes it exit non-zero, failing its test.

@@ -31,15 +31,29 @@ struct item {
     double backoff;
 };
 
-struct wl_pod_writer {
-    struct wl_kube_creds *creds;
+/* Writes go out on SHARDS threads, each with its own connection: a pod's
+ * statuses and Events always take the same one (by its uid), so they stay
+ * in order, while 100 pods starting at once are not written one after
+ * another on a single connection. */
+#define SHARDS 4
+
+struct wl_pod_writer;
+
+/* One writer thread and what only it touches (besides its queue). */
+struct shard {
+    struct wl_pod_writer *top;
     struct wl_queue *queue;
     pthread_t thread;
-    /* writer-thread state */
+    bool started;
     struct wl_kube_client *client;
     unsigned client_gen;
     struct item *pending, **tail; /* in order of arrival */
-    /* counters: written by the writer (and status_queued by the owner),
+};
+
+struct wl_pod_writer {
+    struct wl_kube_creds *creds;
+    struct shard shards[SHARDS];
+    /* counters: written by the writers (and status_queued by the owner),
      * read by anyone */
     atomic_ulong status_queued, status_written, status_coalesced,
         events_posted;
@@ -58,7 +72,7 @@ static void item_free(void *p)
 
 /* Adds a new item; a status replaces the waiting status of the same pod,
  * keeping its place in line. */
-static void take(struct wl_pod_writer *w, struct item *it)
+static void take(struct shard *w, struct item *it)
 {
     if (!it->is_event) {
         for (struct item *p = w->pending; p; p = p->next) {
@@ -68,7 +82,7 @@ static void take(struct wl_pod_writer *w, struct item *it)
             p->body = it->body;
             it->body = NULL;
             p->retry_at = 0;
-            atomic_fetch_add(&w->status_coalesced, 1);
+            atomic_fetch_add(&w->top->status_coalesced, 1);
             item_free(it);
             return;
         }
@@ -78,10 +92,10 @@ static void take(struct wl_pod_writer *w, struct item *it)
     w->tail = &it->next;
 }
 
-static void renew_client(struct wl_pod_writer *w)
+static void renew_client(struct shard *w)
 {
     struct wl_error err = WL_ERROR_INIT;
-    if (wl_kube_client_renew(w->creds, "wasmlet/" WL_VERSION, &w->client,
+    if (wl_kube_client_renew(w->top->creds, "wasmlet/" WL_VERSION, &w->client,
                              &w->client_gen, &err) < 0) {
         log_warning("pod writer: %s", err.msg);
         wl_error_clear(&err);
@@ -90,7 +104,7 @@ static void renew_client(struct wl_pod_writer *w)
 
 /* Sends it; returns true when it is done with (written, or not worth
  * retrying). */
-static bool send_item(struct wl_pod_writer *w, struct item *it)
+static bool send_item(struct shard *w, struct item *it)
 {
     struct wl_error err = WL_ERROR_INIT;
     long status = 0;
@@ -105,7 +119,7 @@ static bool send_item(struct wl_pod_writer *w, struct item *it)
                             NULL, &err) < 0)
             log_debug("event not posted: %s", err.msg);
         else {
-            atomic_fetch_add(&w->events_posted, 1);
+            atomic_fetch_add(&w->top->events_posted, 1);
             wl_counter_inc(&wl_m_events_written);
         }
         wl_error_clear(&err);
@@ -113,7 +127,7 @@ static bool send_item(struct wl_pod_writer *w, struct item *it)
     }
     if (wl_kube_request(w->client, "PATCH", it->path, WL_KUBE_MERGE_PATCH,
                         it->body, NULL, &status, &err) == 0) {
-        atomic_fetch_add(&w->status_written, 1);
+        atomic_fetch_add(&w->top->status_written, 1);
         wl_counter_inc(&wl_m_status_writes);
         return true;
     }
@@ -124,23 +138,42 @@ static bool send_item(struct wl_pod_writer *w, struct item *it)
     return drop;
 }
 
-/* Writes every item that is due; returns the seconds until the next retry
- * (negative: nothing waits). */
-static double flush(struct wl_pod_writer *w)
+/* The link to the next item to send: the first due status, else the
+ * first due event (a pod's status is what users and controllers wait on;
+ * Events may lag), or NULL when nothing is due. */
+static struct item **next_due(struct shard *w, double now)
 {
-    double now = wl_now_s(), next = -1;
-    struct item **pp = &w->pending;
-    renew_client(w);
-    while (*pp) {
-        struct item *it = *pp;
-        if (it->retry_at > now) {
-            if (next < 0 || it->retry_at - now < next)
-                next = it->retry_at - now;
-            pp = &it->next;
+    struct item **event = NULL;
+    for (struct item **pp = &w->pending; *pp; pp = &(*pp)->next) {
+        if ((*pp)->retry_at > now)
             continue;
-        }
+        if (!(*pp)->is_event)
+            return pp;
+        if (!event)
+            event = pp;
+    }
+    return event;
+}
+
+/* Writes every item that is due, statuses first, taking in what arrives
+ * meanwhile (so a status queued while Events go out does not wait for all
+ * of them); returns the seconds until the next retry (negative: nothing
+ * waits). */
+static double flush(struct shard *w)
+{
+    renew_client(w);
+    for (;;) {
+        for (struct item *it; (it = wl_queue_pop(w->queue, 0));)
+            take(w, it);
+        double now = wl_now_s();
+        struct item **pp = next_due(w, now);
+        if (!pp)
+            break;
+        struct item *it = *pp;
         if (send_item(w, it)) {
             *pp = it->next;
+            if (w->tail == &it->next) /* it was last: take() appends here */
+                w->tail = pp;
             item_free(it);
             continue;
         }
@@ -148,17 +181,20 @@ static double flush(struct wl_pod_writer *w)
         if (it->backoff > RETRY_MAX_S)
             it->backoff = RETRY_MAX_S;
         it->retry_at = now + it->backoff;
-        if (next < 0 || it->backoff < next)
-            next = it->backoff;
-        pp = &it->next;
     }
-    w->tail = pp;
+    double now = wl_now_s(), next = -1;
+    w->tail = &w->pending;
+    for (struct item *it = w->pending; it; it = it->next) {
+        if (next < 0 || it->retry_at - now < next)
+            next = it->retry_at > now ? it->retry_at - now : 0;
+        w->tail = &it->next;
+    }
     return next;
 }
 
 static void *writer_main(void *arg)
 {
-    struct wl_pod_writer *w = arg;
+    struct shard *w = arg;
     long wait_ms = -1;
     for (;;) {
         struct item *it = wl_queue_pop(w->queue, wait_ms);
@@ -191,6 +227,32 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+static void shard_free(struct shard *sh)
+{
+    wl_queue_free(sh->queue);
+    wl_kube_client_free(sh->client);
+}
+
+void wl_pod_writer_stop(struct wl_pod_writer *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < SHARDS; i++)
+        if (w->shards[i].queue)
+            wl_queue_close(w->shards[i].queue);
+    for (size_t i = 0; i < SHARDS; i++)
+        if (w->shards[i].started)
+            (void)pthread_join(w->shards[i].thread, NULL);
+    log_info("pod writer stats: statuses queued=%lu written=%lu "
+             "coalesced=%lu events=%lu",
+             atomic_load(&w->status_queued), atomic_load(&w->status_written),
+             atomic_load(&w->status_coalesced),
+             atomic_load(&w->events_posted));
+    for (size_t i = 0; i < SHARDS; i++)
+        shard_free(&w->shards[i]);
+    free(w);
+}
+
 int wl_pod_writer_start(struct wl_kube_creds *creds,
                         struct wl_pod_writer **ret, struct wl_error *err)
 {
@@ -198,45 +260,47 @@ int wl_pod_writer_start(struct wl_kube_creds *creds,
     if (!w)
         return wl_error_set(err, ENOMEM, "pod writer");
     w->creds = creds;
-    w->tail = &w->pending;
-    w->queue = wl_queue_new(item_free);
-    if (!w->queue) {
-        free(w);
-        return wl_error_set(err, ENOMEM, "pod writer");
-    }
-    if (wl_kube_client_from_creds(creds, "wasmlet/" WL_VERSION, &w->client,
-                                  &w->client_gen, err) < 0 ||
-        pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        if (!err->msg)
+    for (size_t i = 0; i < SHARDS; i++) {
+        struct shard *sh = &w->shards[i];
+        sh->top = w;
+        sh->tail = &sh->pending;
+        if (!(sh->queue = wl_queue_new(item_free))) {
+            wl_error_set(err, ENOMEM, "pod writer");
+            break;
+        }
+        if (wl_kube_client_from_creds(creds, "wasmlet/" WL_VERSION,
+                                      &sh->client, &sh->client_gen,
+                                      err) < 0)
+            break;
+        if (pthread_create(&sh->thread, NULL, writer_main, sh) != 0) {
             wl_error_set(err, EAGAIN, "pod writer thread");
-        wl_kube_client_free(w->client);
-        wl_queue_free(w->queue);
-        free(w);
+            break;
+        }
+        sh->started = true;
+    }
+    if (err->msg) {
+        wl_pod_writer_stop(w);
         return -1;
     }
     *ret = w;
     return 0;
 }
 
-void wl_pod_writer_stop(struct wl_pod_writer *w)
+/* The shard of a pod, by its uid (FNV-1a). */
+static struct shard *shard_of(struct wl_pod_writer *w, const char *uid)
 {
-    if (!w)
-        return;
-    wl_queue_close(w->queue);
-    (void)pthread_join(w->thread, NULL);
-    log_info("pod writer stats: statuses queued=%lu written=%lu "
-             "coalesced=%lu events=%lu",
-             atomic_load(&w->status_queued), atomic_load(&w->status_written),
-             atomic_load(&w->status_coalesced),
-             atomic_load(&w->events_posted));
-    wl_queue_free(w->queue);
-    wl_kube_client_free(w->client);
-    free(w);
+    uint32_t h = 2166136261u;
+    for (const char *c = uid ? uid : ""; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    return &w->shards[h % SHARDS];
 }
 
 static void push(struct wl_pod_writer *w, struct item *it)
 {
-    if (wl_queue_push(w->queue, it) < 0) {
+    const char *uid = it->is_event
+                          ? wl_json_str(it->body, "involvedObject", "uid", NULL)
+                          : it->uid;
+    if (wl_queue_push(shard_of(w, uid)->queue, it) < 0) {
         log_warning("pod writer: dropped %s (stopping)",
                     it->is_event ? "an event" : it->path);
         item_free(it);

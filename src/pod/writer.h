@@ -4,11 +4,13 @@
  * are waiting, only the latest is written (a short-lived pod's
  * Pending -> Running -> Succeeded may become one write).
  *
- * The owner hands over finished JSON through a queue (util/queue.h); the
- * writer owns everything it was given. A status that fails to be written
- * (API server away) is retried with backoff until a newer one replaces
- * it; one for a pod that no longer exists (404) is dropped. Events are
- * best effort, posted in order.
+ * The owner hands over finished JSON through queues (util/queue.h), one
+ * per writer thread (a pod's items always to the same thread, by uid, so
+ * they keep their order); the writer owns everything it was given. Due
+ * statuses go before due Events. A status that fails to be written (API
+ * server away) is retried with backoff until a newer one replaces it; one
+ * for a pod that no longer exists (404) is dropped. Events are best
+ * effort, posted in order per pod.
  */
 #ifndef WL_POD_WRITER_H
 #define WL_POD_WRITER_H
