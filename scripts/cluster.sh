@@ -109,7 +109,10 @@ pid_alive() {
 	[[ $state != Z && $state != X ]] || return 1
 	local cmd
 	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-	[[ $cmd == *"$D/"* ]]
+	# Empty while the launcher execs the component (execve replacing the
+	# process image): alive, not gone. Under load that window is long
+	# enough to be seen, and a start was once failed for it.
+	[[ -z $cmd || $cmd == *"$D/"* ]]
 }
 
 running() {
@@ -322,7 +325,8 @@ wait_until() {
 	while true; do
 		"$@" && return 0
 		for c in $comps; do
-			if ! running "$c"; then
+			# twice, a moment apart: one look can land in a transient
+			if ! running "$c" && sleep 0.3 && ! running "$c"; then
 				log_tail "$c"
 				wl_die "$c exited while waiting for $what; see $LOGS/$c.log"
 			fi
