@@ -6,9 +6,11 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "pod/events.h"
@@ -21,26 +23,60 @@
 #define FLUSH_LIMIT_S 5.0
 #define RETRY_MIN_S 0.5
 #define RETRY_MAX_S 10.0
+/* Events wait while statuses are on their way, but no longer than this;
+ * while they wait, their thread looks again this often. */
+#define EVENT_HOLD_MAX_S 2.0
+#define EVENT_RECHECK_MS 10
+
+/* Statuses go out on STATUS_WORKERS threads that take the next due status
+ * from one shared list (any free thread takes it, so 100 pods starting at
+ * once are written up to STATUS_WORKERS at a time: a PATCH takes 50-70 ms
+ * while the API server creates and schedules those pods on two cores,
+ * docs/benchmarks.md). Events go out on EVENT_SHARDS threads of their
+ * own, a pod's Events always on the same one, in order. Each thread has
+ * its own API server connection. */
+#define STATUS_WORKERS 16
+#define EVENT_SHARDS 4
 
 struct item {
     struct item *next;
-    bool is_event;
     char *uid, *path; /* status: uid and .../status path */
     json_t *body;     /* the patch, or the Event */
     double retry_at;  /* monotonic; 0: now */
     double backoff;
+    double queued_at; /* monotonic */
+    bool in_flight;   /* a worker is writing it (status) */
+    bool fresh;       /* a status not yet tried: counted in fresh_statuses */
 };
-
-/* Writes go out on SHARDS threads, each with its own connection: a pod's
- * statuses and Events always take the same one (by its uid), so they stay
- * in order, while 100 pods starting at once are not written one after
- * another on a single connection. */
-#define SHARDS 4
 
 struct wl_pod_writer;
 
-/* One writer thread and what only it touches (besides its queue). */
-struct shard {
+/* The statuses waiting to be written, shared by the status workers. At
+ * most two items per pod: one being written and the newest one waiting
+ * (a newer status replaces the waiting one, keeping its place); a pod's
+ * next status is not started while its previous one is in flight, so a
+ * pod's writes keep their order. */
+struct status_pool {
+    pthread_mutex_t lock; /* guards everything below */
+    pthread_cond_t cond;  /* an item came, one finished, or closing */
+    struct item *pending, **tail; /* in order of arrival */
+    const char *flying[STATUS_WORKERS]; /* uid each worker writes, or NULL */
+    bool closing;
+    double flush_until; /* when closing: monotonic time to give up */
+};
+
+/* A status worker and what only it touches. */
+struct status_worker {
+    struct wl_pod_writer *top;
+    size_t index; /* in flying[] */
+    pthread_t thread;
+    bool started;
+    struct wl_kube_client *client;
+    unsigned client_gen;
+};
+
+/* An event thread and what only it touches (besides its queue). */
+struct event_shard {
     struct wl_pod_writer *top;
     struct wl_queue *queue;
     pthread_t thread;
@@ -52,11 +88,17 @@ struct shard {
 
 struct wl_pod_writer {
     struct wl_kube_creds *creds;
-    struct shard shards[SHARDS];
-    /* counters: written by the writers (and status_queued by the owner),
-     * read by anyone */
+    struct status_pool pool;
+    bool pool_ready; /* lock and cond initialised */
+    struct status_worker workers[STATUS_WORKERS];
+    struct event_shard shards[EVENT_SHARDS];
+    /* counters: written by any thread, read by anyone */
     atomic_ulong status_queued, status_written, status_coalesced,
         events_posted;
+    /* statuses queued and not yet tried: Events wait for them, so that
+     * when 100 pods start at once their 300 Events do not queue in the
+     * API server ahead of the statuses users and controllers wait on */
+    atomic_long fresh_statuses;
 };
 
 static void item_free(void *p)
@@ -70,65 +112,45 @@ static void item_free(void *p)
     free(it);
 }
 
-/* Adds a new item; a status replaces the waiting status of the same pod,
- * keeping its place in line. */
-static void take(struct shard *w, struct item *it)
+/* Its first try is over (or it is dropped): Events no longer wait for it. */
+static void tried(struct wl_pod_writer *w, struct item *it)
 {
-    if (!it->is_event) {
-        for (struct item *p = w->pending; p; p = p->next) {
-            if (p->is_event || strcmp(p->uid, it->uid) != 0)
-                continue;
-            json_decref(p->body);
-            p->body = it->body;
-            it->body = NULL;
-            p->retry_at = 0;
-            atomic_fetch_add(&w->top->status_coalesced, 1);
-            item_free(it);
-            return;
-        }
+    if (it->fresh) {
+        it->fresh = false;
+        atomic_fetch_sub(&w->fresh_statuses, 1);
     }
-    it->next = NULL;
-    *w->tail = it;
-    w->tail = &it->next;
 }
 
-static void renew_client(struct shard *w)
+static void renew_client(struct wl_pod_writer *w,
+                         struct wl_kube_client **client, unsigned *gen)
 {
     struct wl_error err = WL_ERROR_INIT;
-    if (wl_kube_client_renew(w->top->creds, "wasmlet/" WL_VERSION, &w->client,
-                             &w->client_gen, &err) < 0) {
+    if (wl_kube_client_renew(w->creds, "wasmlet/" WL_VERSION, client, gen,
+                             &err) < 0) {
         log_warning("pod writer: %s", err.msg);
         wl_error_clear(&err);
     }
 }
 
-/* Sends it; returns true when it is done with (written, or not worth
+/* ------------------------------------------------------------ statuses */
+
+/* Writes it; returns true when it is done with (written, or not worth
  * retrying). */
-static bool send_item(struct shard *w, struct item *it)
+static bool send_status(struct wl_pod_writer *w, struct wl_kube_client *c,
+                        struct item *it)
 {
     struct wl_error err = WL_ERROR_INIT;
     long status = 0;
-    if (!w->client)
+    if (!c)
         return false;
-    if (it->is_event) {
-        const char *ns = wl_json_str(it->body, "metadata", "namespace", NULL);
-        char path[300];
-        snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events",
-                 ns ? ns : "default");
-        if (wl_kube_request(w->client, "POST", path, NULL, it->body, NULL,
-                            NULL, &err) < 0)
-            log_debug("event not posted: %s", err.msg);
-        else {
-            atomic_fetch_add(&w->top->events_posted, 1);
-            wl_counter_inc(&wl_m_events_written);
-        }
-        wl_error_clear(&err);
-        return true; /* best effort */
-    }
-    if (wl_kube_request(w->client, "PATCH", it->path, WL_KUBE_MERGE_PATCH,
-                        it->body, NULL, &status, &err) == 0) {
-        atomic_fetch_add(&w->top->status_written, 1);
+    double t0 = wl_now_s();
+    if (wl_kube_request(c, "PATCH", it->path, WL_KUBE_MERGE_PATCH, it->body,
+                        NULL, &status, &err) == 0) {
+        atomic_fetch_add(&w->status_written, 1);
         wl_counter_inc(&wl_m_status_writes);
+        log_debug("status written path=%s phase=%s in %.1f ms", it->path,
+                  wl_json_str(it->body, "status", "phase", NULL),
+                  (wl_now_s() - t0) * 1e3);
         return true;
     }
     bool drop = status == 404; /* the pod is gone: nothing to say */
@@ -138,177 +160,118 @@ static bool send_item(struct shard *w, struct item *it)
     return drop;
 }
 
-/* The link to the next item to send: the first due status, else the
- * first due event (a pod's status is what users and controllers wait on;
- * Events may lag), or NULL when nothing is due. */
-static struct item **next_due(struct shard *w, double now)
+static bool flying(const struct status_pool *pool, const char *uid)
 {
-    struct item **event = NULL;
-    for (struct item **pp = &w->pending; *pp; pp = &(*pp)->next) {
-        if ((*pp)->retry_at > now)
-            continue;
-        if (!(*pp)->is_event)
-            return pp;
-        if (!event)
-            event = pp;
-    }
-    return event;
+    for (size_t i = 0; i < STATUS_WORKERS; i++)
+        if (pool->flying[i] && strcmp(pool->flying[i], uid) == 0)
+            return true;
+    return false;
 }
 
-/* Writes every item that is due, statuses first, taking in what arrives
- * meanwhile (so a status queued while Events go out does not wait for all
- * of them); returns the seconds until the next retry (negative: nothing
- * waits). */
-static double flush(struct shard *w)
+/* Under the lock: the first due status whose pod has none in flight, or
+ * NULL; *wait gets the seconds until the next retry is due (negative:
+ * none waits for a time). */
+static struct item *next_status(struct status_pool *pool, double now,
+                                double *wait)
 {
-    renew_client(w);
-    for (;;) {
-        for (struct item *it; (it = wl_queue_pop(w->queue, 0));)
-            take(w, it);
-        double now = wl_now_s();
-        struct item **pp = next_due(w, now);
-        if (!pp)
-            break;
-        struct item *it = *pp;
-        if (send_item(w, it)) {
-            *pp = it->next;
-            if (w->tail == &it->next) /* it was last: take() appends here */
-                w->tail = pp;
-            item_free(it);
-            continue;
-        }
-        it->backoff = it->backoff ? it->backoff * 2 : RETRY_MIN_S;
-        if (it->backoff > RETRY_MAX_S)
-            it->backoff = RETRY_MAX_S;
-        it->retry_at = now + it->backoff;
-    }
-    double now = wl_now_s(), next = -1;
-    w->tail = &w->pending;
-    for (struct item *it = w->pending; it; it = it->next) {
-        if (next < 0 || it->retry_at - now < next)
-            next = it->retry_at > now ? it->retry_at - now : 0;
-        w->tail = &it->next;
-    }
-    return next;
-}
-
-static void *writer_main(void *arg)
-{
-    struct shard *w = arg;
-    long wait_ms = -1;
-    for (;;) {
-        struct item *it = wl_queue_pop(w->queue, wait_ms);
-        if (!it && wl_queue_closed(w->queue))
-            break;
-        /* Take everything that waits, so statuses of a pod coalesce. */
-        for (; it; it = wl_queue_pop(w->queue, 0))
-            take(w, it);
-        double next = flush(w);
-        wait_ms = next < 0 ? -1 : (long)(next * 1000) + 1;
-    }
-    /* Closed: what is left, with a limit on how long to try. */
-    double until = wl_now_s() + FLUSH_LIMIT_S;
-    for (struct item *it; (it = wl_queue_pop(w->queue, 0));)
-        take(w, it);
-    while (w->pending && wl_now_s() < until) {
-        double next = flush(w);
-        if (next < 0)
-            break;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    while (w->pending) {
-        struct item *it = w->pending;
-        w->pending = it->next;
-        log_warning("pod status %s not written: wasmlet is stopping",
-                    it->path ? it->path : "(event)");
-        item_free(it);
+    *wait = -1;
+    for (struct item *it = pool->pending; it; it = it->next) {
+        if (it->in_flight || flying(pool, it->uid))
+            continue; /* its pod's write ends with a broadcast */
+        if (it->retry_at <= now)
+            return it;
+        if (*wait < 0 || it->retry_at - now < *wait)
+            *wait = it->retry_at - now;
     }
     return NULL;
 }
 
-static void shard_free(struct shard *sh)
+/* Under the lock: takes it out of the list. */
+static void unlink_status(struct status_pool *pool, struct item *it)
 {
-    wl_queue_free(sh->queue);
-    wl_kube_client_free(sh->client);
-}
-
-void wl_pod_writer_stop(struct wl_pod_writer *w)
-{
-    if (!w)
+    for (struct item **pp = &pool->pending; *pp; pp = &(*pp)->next) {
+        if (*pp != it)
+            continue;
+        *pp = it->next;
+        if (pool->tail == &it->next)
+            pool->tail = pp;
         return;
-    for (size_t i = 0; i < SHARDS; i++)
-        if (w->shards[i].queue)
-            wl_queue_close(w->shards[i].queue);
-    for (size_t i = 0; i < SHARDS; i++)
-        if (w->shards[i].started)
-            (void)pthread_join(w->shards[i].thread, NULL);
-    log_info("pod writer stats: statuses queued=%lu written=%lu "
-             "coalesced=%lu events=%lu",
-             atomic_load(&w->status_queued), atomic_load(&w->status_written),
-             atomic_load(&w->status_coalesced),
-             atomic_load(&w->events_posted));
-    for (size_t i = 0; i < SHARDS; i++)
-        shard_free(&w->shards[i]);
-    free(w);
+    }
 }
 
-int wl_pod_writer_start(struct wl_kube_creds *creds,
-                        struct wl_pod_writer **ret, struct wl_error *err)
+/* Under the lock: whether a newer status of its pod waits (behind it). */
+static bool superseded(const struct item *it)
 {
-    struct wl_pod_writer *w = calloc(1, sizeof(*w));
-    if (!w)
-        return wl_error_set(err, ENOMEM, "pod writer");
-    w->creds = creds;
-    for (size_t i = 0; i < SHARDS; i++) {
-        struct shard *sh = &w->shards[i];
-        sh->top = w;
-        sh->tail = &sh->pending;
-        if (!(sh->queue = wl_queue_new(item_free))) {
-            wl_error_set(err, ENOMEM, "pod writer");
-            break;
+    for (struct item *p = it->next; p; p = p->next)
+        if (strcmp(p->uid, it->uid) == 0)
+            return true;
+    return false;
+}
+
+static void cond_wait_s(struct status_pool *pool, double secs)
+{
+    if (secs < 0) {
+        pthread_cond_wait(&pool->cond, &pool->lock);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long ns = ts.tv_nsec + (long long)(secs * 1e9) + 1000000;
+    ts.tv_sec += (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    pthread_cond_timedwait(&pool->cond, &pool->lock, &ts);
+}
+
+static void *status_main(void *arg)
+{
+    struct status_worker *sw = arg;
+    struct wl_pod_writer *w = sw->top;
+    struct status_pool *pool = &w->pool;
+
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        double now = wl_now_s(), wait;
+        struct item *it = next_status(pool, now, &wait);
+        if (!it) {
+            if (pool->closing) {
+                /* Stopping: wait for retries that come before the limit. */
+                if (wait < 0 || now + wait > pool->flush_until)
+                    break;
+            }
+            cond_wait_s(pool, wait);
+            continue;
         }
-        if (wl_kube_client_from_creds(creds, "wasmlet/" WL_VERSION,
-                                      &sh->client, &sh->client_gen,
-                                      err) < 0)
-            break;
-        if (pthread_create(&sh->thread, NULL, writer_main, sh) != 0) {
-            wl_error_set(err, EAGAIN, "pod writer thread");
-            break;
+        it->in_flight = true;
+        pool->flying[sw->index] = it->uid;
+        pthread_mutex_unlock(&pool->lock);
+
+        renew_client(w, &sw->client, &sw->client_gen);
+        bool done = send_status(w, sw->client, it);
+
+        pthread_mutex_lock(&pool->lock);
+        pool->flying[sw->index] = NULL;
+        it->in_flight = false;
+        tried(w, it);
+        if (done || superseded(it)) {
+            unlink_status(pool, it);
+            item_free(it);
+        } else {
+            it->backoff = it->backoff ? it->backoff * 2 : RETRY_MIN_S;
+            if (it->backoff > RETRY_MAX_S)
+                it->backoff = RETRY_MAX_S;
+            it->retry_at = wl_now_s() + it->backoff;
         }
-        sh->started = true;
+        pthread_cond_broadcast(&pool->cond);
+        if (pool->closing && wl_now_s() > pool->flush_until)
+            break;
     }
-    if (err->msg) {
-        wl_pod_writer_stop(w);
-        return -1;
-    }
-    *ret = w;
-    return 0;
-}
-
-/* The shard of a pod, by its uid (FNV-1a). */
-static struct shard *shard_of(struct wl_pod_writer *w, const char *uid)
-{
-    uint32_t h = 2166136261u;
-    for (const char *c = uid ? uid : ""; *c; c++)
-        h = (h ^ (unsigned char)*c) * 16777619u;
-    return &w->shards[h % SHARDS];
-}
-
-static void push(struct wl_pod_writer *w, struct item *it)
-{
-    const char *uid = it->is_event
-                          ? wl_json_str(it->body, "involvedObject", "uid", NULL)
-                          : it->uid;
-    if (wl_queue_push(shard_of(w, uid)->queue, it) < 0) {
-        log_warning("pod writer: dropped %s (stopping)",
-                    it->is_event ? "an event" : it->path);
-        item_free(it);
-    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
 }
 
 void wl_pod_writer_status(struct wl_pod_writer *w, const char *namespace_,
-                          const char *name, const char *uid, json_t *status)
+                          const char *name, const char *uid, json_t *status,
+                          double delay_s)
 {
     /* "o" takes status, also when packing fails */
     json_t *body = status ? json_pack("{s:o}", "status", status) : NULL;
@@ -326,7 +289,125 @@ void wl_pod_writer_status(struct wl_pod_writer *w, const char *namespace_,
         return;
     }
     atomic_fetch_add(&w->status_queued, 1);
-    push(w, it);
+    log_debug("status queued path=%s phase=%s", it->path,
+              wl_json_str(body, "status", "phase", NULL));
+
+    struct status_pool *pool = &w->pool;
+    pthread_mutex_lock(&pool->lock);
+    if (pool->closing) {
+        pthread_mutex_unlock(&pool->lock);
+        log_warning("pod writer: dropped %s (stopping)", it->path);
+        item_free(it);
+        return;
+    }
+    /* A newer status replaces the one of the same pod that waits. */
+    for (struct item *p = pool->pending; p; p = p->next) {
+        if (p->in_flight || strcmp(p->uid, it->uid) != 0)
+            continue;
+        json_decref(p->body);
+        p->body = it->body;
+        it->body = NULL;
+        p->retry_at = 0;
+        pthread_mutex_unlock(&pool->lock);
+        atomic_fetch_add(&w->status_coalesced, 1);
+        item_free(it);
+        return;
+    }
+    it->retry_at = delay_s > 0 ? wl_now_s() + delay_s : 0;
+    it->fresh = true;
+    atomic_fetch_add(&w->fresh_statuses, 1);
+    *pool->tail = it;
+    pool->tail = &it->next;
+    pthread_cond_signal(&pool->cond);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* -------------------------------------------------------------- events */
+
+static void send_event(struct event_shard *sh, struct item *it)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    const char *ns = wl_json_str(it->body, "metadata", "namespace", NULL);
+    char path[300];
+    if (!sh->client)
+        return; /* best effort */
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events",
+             ns ? ns : "default");
+    if (wl_kube_request(sh->client, "POST", path, NULL, it->body, NULL, NULL,
+                        &err) < 0)
+        log_debug("event not posted: %s", err.msg);
+    else {
+        atomic_fetch_add(&sh->top->events_posted, 1);
+        wl_counter_inc(&wl_m_events_written);
+    }
+    wl_error_clear(&err);
+}
+
+/* Moves what waits in the queue to the end of the pending list. */
+static void take_events(struct event_shard *sh)
+{
+    for (struct item *it; (it = wl_queue_pop(sh->queue, 0));) {
+        it->next = NULL;
+        *sh->tail = it;
+        sh->tail = &it->next;
+    }
+}
+
+/* Posts pending Events in order while none must wait (hold: statuses
+ * are on their way and the first Event is younger than EVENT_HOLD_MAX_S);
+ * returns whether some wait. */
+static bool post_events(struct event_shard *sh, bool hold)
+{
+    for (;;) {
+        take_events(sh);
+        struct item *it = sh->pending;
+        if (!it)
+            return false;
+        if (hold && atomic_load(&sh->top->fresh_statuses) > 0 &&
+            wl_now_s() - it->queued_at < EVENT_HOLD_MAX_S)
+            return true;
+        sh->pending = it->next;
+        if (!sh->pending)
+            sh->tail = &sh->pending;
+        renew_client(sh->top, &sh->client, &sh->client_gen);
+        send_event(sh, it);
+        item_free(it);
+    }
+}
+
+static void *event_main(void *arg)
+{
+    struct event_shard *sh = arg;
+    long wait_ms = -1;
+    for (;;) {
+        struct item *it = wl_queue_pop(sh->queue, wait_ms);
+        if (!it && wl_queue_closed(sh->queue))
+            break;
+        if (it) {
+            it->next = NULL;
+            *sh->tail = it;
+            sh->tail = &it->next;
+        }
+        wait_ms = post_events(sh, true) ? EVENT_RECHECK_MS : -1;
+    }
+    /* Closed: what is left, in order, with a limit on how long to try
+     * (each request is bounded by the client's timeout). */
+    double until = wl_now_s() + FLUSH_LIMIT_S;
+    take_events(sh);
+    while (sh->pending && wl_now_s() < until) {
+        struct item *it = sh->pending;
+        sh->pending = it->next;
+        renew_client(sh->top, &sh->client, &sh->client_gen);
+        send_event(sh, it);
+        item_free(it);
+    }
+    while (sh->pending) {
+        struct item *it = sh->pending;
+        sh->pending = it->next;
+        log_warning("an event not posted: wasmlet is stopping");
+        item_free(it);
+    }
+    return NULL;
 }
 
 void wl_pod_writer_event(struct wl_pod_writer *w, json_t *event)
@@ -337,9 +418,17 @@ void wl_pod_writer_event(struct wl_pod_writer *w, json_t *event)
         json_decref(event);
         return;
     }
-    it->is_event = true;
     it->body = event;
-    push(w, it);
+    it->queued_at = wl_now_s();
+    /* The shard of the pod, by its uid (FNV-1a). */
+    const char *uid = wl_json_str(event, "involvedObject", "uid", NULL);
+    uint32_t h = 2166136261u;
+    for (const char *c = uid ? uid : ""; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    if (wl_queue_push(w->shards[h % EVENT_SHARDS].queue, it) < 0) {
+        log_warning("pod writer: dropped an event (stopping)");
+        item_free(it);
+    }
 }
 
 void wl_pod_writer_eventf(struct wl_pod_writer *w, const char *node,
@@ -359,6 +448,122 @@ void wl_pod_writer_eventf(struct wl_pod_writer *w, const char *node,
     wl_pod_writer_event(w, wl_pod_event_build(node, pod, field_path, warning,
                                               reason, msg));
     free(msg);
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+void wl_pod_writer_stop(struct wl_pod_writer *w)
+{
+    if (!w)
+        return;
+    struct status_pool *pool = &w->pool;
+    if (w->pool_ready) {
+        pthread_mutex_lock(&pool->lock);
+        pool->closing = true;
+        pool->flush_until = wl_now_s() + FLUSH_LIMIT_S;
+        pthread_cond_broadcast(&pool->cond);
+        pthread_mutex_unlock(&pool->lock);
+    }
+    for (size_t i = 0; i < EVENT_SHARDS; i++)
+        if (w->shards[i].queue)
+            wl_queue_close(w->shards[i].queue);
+    for (size_t i = 0; i < STATUS_WORKERS; i++)
+        if (w->workers[i].started)
+            (void)pthread_join(w->workers[i].thread, NULL);
+    for (size_t i = 0; i < EVENT_SHARDS; i++)
+        if (w->shards[i].started)
+            (void)pthread_join(w->shards[i].thread, NULL);
+    /* Every thread is gone: what is left is only ours. */
+    while (pool->pending) {
+        struct item *it = pool->pending;
+        pool->pending = it->next;
+        log_warning("pod status %s not written: wasmlet is stopping",
+                    it->path);
+        tried(w, it);
+        item_free(it);
+    }
+    log_info("pod writer stats: statuses queued=%lu written=%lu "
+             "coalesced=%lu events=%lu",
+             atomic_load(&w->status_queued), atomic_load(&w->status_written),
+             atomic_load(&w->status_coalesced),
+             atomic_load(&w->events_posted));
+    for (size_t i = 0; i < STATUS_WORKERS; i++)
+        wl_kube_client_free(w->workers[i].client);
+    for (size_t i = 0; i < EVENT_SHARDS; i++) {
+        wl_queue_free(w->shards[i].queue);
+        wl_kube_client_free(w->shards[i].client);
+    }
+    if (w->pool_ready) {
+        pthread_cond_destroy(&pool->cond);
+        pthread_mutex_destroy(&pool->lock);
+    }
+    free(w);
+}
+
+int wl_pod_writer_start(struct wl_kube_creds *creds,
+                        struct wl_pod_writer **ret, struct wl_error *err)
+{
+    struct wl_pod_writer *w = calloc(1, sizeof(*w));
+    pthread_condattr_t ca;
+    if (!w)
+        return wl_error_set(err, ENOMEM, "pod writer");
+    w->creds = creds;
+    w->pool.tail = &w->pool.pending;
+    if (pthread_condattr_init(&ca) != 0) {
+        free(w);
+        return wl_error_set(err, ENOMEM, "pod writer");
+    }
+    /* timed waits on the monotonic clock, as wl_now_s() */
+    bool ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+              pthread_mutex_init(&w->pool.lock, NULL) == 0;
+    if (ok && pthread_cond_init(&w->pool.cond, &ca) != 0) {
+        pthread_mutex_destroy(&w->pool.lock);
+        ok = false;
+    }
+    pthread_condattr_destroy(&ca);
+    if (!ok) {
+        free(w);
+        return wl_error_set(err, ENOMEM, "pod writer");
+    }
+    w->pool_ready = true;
+    for (size_t i = 0; i < STATUS_WORKERS && !err->msg; i++) {
+        struct status_worker *sw = &w->workers[i];
+        sw->top = w;
+        sw->index = i;
+        if (wl_kube_client_from_creds(creds, "wasmlet/" WL_VERSION,
+                                      &sw->client, &sw->client_gen,
+                                      err) < 0)
+            break;
+        if (pthread_create(&sw->thread, NULL, status_main, sw) != 0) {
+            wl_error_set(err, EAGAIN, "pod writer thread");
+            break;
+        }
+        sw->started = true;
+    }
+    for (size_t i = 0; i < EVENT_SHARDS && !err->msg; i++) {
+        struct event_shard *sh = &w->shards[i];
+        sh->top = w;
+        sh->tail = &sh->pending;
+        if (!(sh->queue = wl_queue_new(item_free))) {
+            wl_error_set(err, ENOMEM, "pod writer");
+            break;
+        }
+        if (wl_kube_client_from_creds(creds, "wasmlet/" WL_VERSION,
+                                      &sh->client, &sh->client_gen,
+                                      err) < 0)
+            break;
+        if (pthread_create(&sh->thread, NULL, event_main, sh) != 0) {
+            wl_error_set(err, EAGAIN, "pod writer thread");
+            break;
+        }
+        sh->started = true;
+    }
+    if (err->msg) {
+        wl_pod_writer_stop(w);
+        return -1;
+    }
+    *ret = w;
+    return 0;
 }
 
 void wl_pod_writer_stats(struct wl_pod_writer *w,

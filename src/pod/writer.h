@@ -1,16 +1,19 @@
 /* The pod manager's writer: pod status and Events go to the API server
- * from a thread of its own, so the owner thread never waits on the
+ * from threads of their own, so the owner thread never waits on the
  * network, and statuses are coalesced — when several statuses of one pod
  * are waiting, only the latest is written (a short-lived pod's
  * Pending -> Running -> Succeeded may become one write).
  *
- * The owner hands over finished JSON through queues (util/queue.h), one
- * per writer thread (a pod's items always to the same thread, by uid, so
- * they keep their order); the writer owns everything it was given. Due
- * statuses go before due Events. A status that fails to be written (API
- * server away) is retried with backoff until a newer one replaces it; one
- * for a pod that no longer exists (404) is dropped. Events are best
- * effort, posted in order per pod.
+ * Statuses go into one list (under its lock) that 16 writer threads take
+ * from, each with its own connection: any free thread writes the next due
+ * status, but never two of one pod at once, so a pod's statuses keep
+ * their order. Events go through queues (util/queue.h) to 4 threads of
+ * their own, a pod's Events always to the same one (by uid), in order,
+ * and wait while statuses not yet tried are on their way (at most 2 s):
+ * a pod's status is what users and controllers wait on. The writer owns
+ * everything it was given. A status that fails to be written (API server
+ * away) is retried with backoff until a newer one replaces it; one for a
+ * pod that no longer exists (404) is dropped. Events are best effort.
  */
 #ifndef WL_POD_WRITER_H
 #define WL_POD_WRITER_H
@@ -39,9 +42,12 @@ int wl_pod_writer_start(struct wl_kube_creds *creds,
  * NULL. */
 void wl_pod_writer_stop(struct wl_pod_writer *w);
 
-/* Queues status (taken) as the status of the pod uid namespace/name. */
+/* Queues status (taken) as the status of the pod uid namespace/name, to be
+ * written delay_s from now at the earliest (a newer status of the pod
+ * replaces it and goes at once). */
 void wl_pod_writer_status(struct wl_pod_writer *w, const char *namespace_,
-                          const char *name, const char *uid, json_t *status);
+                          const char *name, const char *uid, json_t *status,
+                          double delay_s);
 
 /* Queues an Event object (taken; see wl_pod_event_build()). A NULL w
  * (wasmlet run POD.yaml: no API server) drops it. */
