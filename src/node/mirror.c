@@ -1,6 +1,5 @@
 #include "node/mirror.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -100,19 +99,6 @@ __attribute__((format(printf, 2, 3))) static void problem(struct turn *t,
     t->said = v;
     if ((v[t->nsaid] = strdup(msg)))
         t->nsaid++;
-}
-
-static bool is_manifest(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    return name[0] != '.' && dot &&
-           (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0 ||
-            strcmp(dot, ".json") == 0);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* The first image of obj's containers that is a file path, or NULL. */
@@ -215,12 +201,9 @@ static json_t *mirror_of(const json_t *pod, const char *node,
 }
 
 /* Adds the pods of one manifest file to t->want. */
-static void load_file(struct turn *t, const char *file, const char *node_uid)
+static void load_file(struct turn *t, const char *path, const char *node_uid)
 {
     struct wl_mirror *m = t->m;
-    _cleanup_free_ char *path = NULL;
-    if (asprintf(&path, "%s/%s", m->dir, file) < 0)
-        return;
     struct wl_static_pod_opts opts = {.strict = true, .node_name = m->node};
     struct wl_static_pods pods = {0};
     struct wl_error err = WL_ERROR_INIT;
@@ -276,31 +259,22 @@ static void load_file(struct turn *t, const char *file, const char *node_uid)
 /* Reads the directory into t->want. */
 static void load_dir(struct turn *t, const char *node_uid)
 {
-    DIR *d = opendir(t->m->dir);
-    if (!d) {
-        problem(t, "%s: %s", t->m->dir, strerror(errno));
+    struct wl_error err = WL_ERROR_INIT;
+    char **paths;
+    size_t n;
+    bool more;
+    if (wl_static_manifests(t->m->dir, MAX_FILES, &paths, &n, &more,
+                            &err) < 0) {
+        problem(t, "%s", err.msg);
+        wl_error_clear(&err);
         return;
     }
-    char *names[MAX_FILES];
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!is_manifest(e->d_name))
-            continue;
-        if (n == MAX_FILES) {
-            problem(t, "%s: more than %d manifests; the rest are not read",
-                    t->m->dir, MAX_FILES);
-            break;
-        }
-        if ((names[n] = strdup(e->d_name)))
-            n++;
-    }
-    closedir(d);
-    qsort(names, n, sizeof(*names), cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        load_file(t, names[i], node_uid);
-        free(names[i]);
-    }
+    if (more)
+        problem(t, "%s: more than %d manifests; the rest are not read",
+                t->m->dir, MAX_FILES);
+    for (size_t i = 0; i < n; i++)
+        load_file(t, paths[i], node_uid);
+    wl_static_manifests_free(paths, n);
 }
 
 static struct want *find_want(struct turn *t, const char *ns, const char *name)

@@ -526,49 +526,70 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void names_free(char **names, size_t n)
+void wl_static_manifests_free(char **paths, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+        free(paths[i]);
+    free(paths);
 }
 
-/* The manifests of dir, sorted by name. */
-static int list_dir(const char *dir, char ***ret, size_t *ret_n,
-                    struct wl_error *err)
+int wl_static_manifests(const char *dir, size_t max, char ***ret,
+                        size_t *ret_n, bool *more, struct wl_error *err)
 {
     DIR *d = opendir(dir);
-    char **names = NULL;
+    char **paths = NULL;
     size_t n = 0;
     struct dirent *e;
+    *ret = NULL;
+    *ret_n = 0;
+    *more = false;
     if (!d)
-        return wl_error_set(err, errno, "--pod-manifest-path %s", dir);
+        return wl_error_set(err, errno, "%s", dir);
     while ((e = readdir(d))) {
         if (!manifest_name(e->d_name))
             continue;
-        char **more = n < WL_STATIC_POD_MAX_PODS
-                          ? realloc(names, (n + 1) * sizeof(*names))
-                          : NULL;
-        if (!more || asprintf(&more[n], "%s/%s", dir, e->d_name) < 0) {
-            if (more)
-                names = more;
-            names_free(names, n);
-            closedir(d);
-            return wl_error_set(err, more ? ENOMEM : 0,
-                                "%s: too many manifests", dir);
+        if (n == max) {
+            *more = true;
+            break;
         }
-        names = more;
+        char **v = realloc(paths, (n + 1) * sizeof(*paths));
+        if (!v || asprintf(&v[n], "%s/%s", dir, e->d_name) < 0) {
+            wl_static_manifests_free(v ? v : paths, n);
+            closedir(d);
+            return wl_error_set(err, ENOMEM, "%s", dir);
+        }
+        paths = v;
         n++;
     }
     closedir(d);
-    if (n == 0)
-        return wl_error_set(err, 0,
-                            "%s: no pod manifests (*.yaml, *.yml, *.json) in "
-                            "it",
-                            dir);
-    qsort(names, n, sizeof(*names), cmp_str);
-    *ret = names;
+    if (n)
+        qsort(paths, n, sizeof(*paths), cmp_str);
+    *ret = paths;
     *ret_n = n;
+    return 0;
+}
+
+/* The manifests of dir for `wasmlet run`: at least one, and not more
+ * than it runs. */
+static int list_dir(const char *dir, char ***ret, size_t *ret_n,
+                    struct wl_error *err)
+{
+    bool more;
+    if (wl_static_manifests(dir, WL_STATIC_POD_MAX_PODS, ret, ret_n, &more,
+                            err) < 0)
+        return wl_error_set(err, err->errnum, "--pod-manifest-path %s",
+                            dir);
+    if (more || *ret_n == 0) {
+        wl_static_manifests_free(*ret, *ret_n);
+        *ret = NULL;
+        *ret_n = 0;
+        if (more)
+            return wl_error_set(err, 0, "%s: too many manifests", dir);
+        return wl_error_set(err, 0,
+                            "%s: no pod manifests (*.yaml, *.yml, *.json) "
+                            "in it",
+                            dir);
+    }
     return 0;
 }
 
@@ -586,7 +607,7 @@ int wl_static_pods_load(const char *path, const struct wl_static_pod_opts *o,
             l.file = names[i];
             rc = load_file(&l, err);
         }
-    names_free(names, n);
+    wl_static_manifests_free(names, n);
     if (rc < 0)
         wl_static_pods_clear(ret);
     return rc;

@@ -76,6 +76,15 @@ int wl_static_pods_load(const char *path, const struct wl_static_pod_opts *o,
 
 void wl_static_pods_clear(struct wl_static_pods *pods);
 
+/* The manifest files of dir (*.yaml, *.yml, *.json, not dot files) as
+ * "dir/name" paths in name order, at most max of them; *more tells that
+ * dir held more (not listed). An empty list is not an error here (serve's
+ * static pod directory may be empty; `wasmlet run DIR` says so itself).
+ * Free with wl_static_manifests_free(). */
+int wl_static_manifests(const char *dir, size_t max, char ***ret,
+                        size_t *ret_n, bool *more, struct wl_error *err);
+void wl_static_manifests_free(char **paths, size_t n);
+
 /* Runs the pods to the end (or until SIGINT/SIGTERM) with cfg's engine,
  * puller and data dir; creds is unused (NULL). When echo is set, every
  * container's output also goes to our stdout/stderr, each line prefixed

@@ -307,7 +307,8 @@ void wl_pod_writer_status(struct wl_pod_writer *w, const char *namespace_,
         json_decref(p->body);
         p->body = it->body;
         it->body = NULL;
-        p->retry_at = 0;
+        p->retry_at = 0; /* due now, also if it was held back */
+        pthread_cond_signal(&pool->cond);
         pthread_mutex_unlock(&pool->lock);
         atomic_fetch_add(&w->status_coalesced, 1);
         item_free(it);

@@ -148,16 +148,23 @@ def test_config_and_secret_as_env_and_files(cluster, node, apply):
     print(f"[config-and-secret] Succeeded in {time.monotonic() - t0:.1f}s")
 
 
-def test_job_completes(cluster, node, apply):
-    t0 = apply("job.yaml")
-    j = job_complete(cluster, "hello-job")
+def assert_job_ran(cluster, name, kind):
+    """The Job completed with one Succeeded pod on our node, which printed
+    the example's arguments ("from a <kind>"); returns the Job."""
+    j = job_complete(cluster, name)
     assert j["status"]["succeeded"] == 1
     assert not j["status"].get("failed")
-    pods = job_pods(cluster, "hello-job")
+    pods = job_pods(cluster, name)
     assert [p["status"]["phase"] for p in pods] == ["Succeeded"]
     assert pods[0]["spec"]["nodeName"] == NODE
-    out = logs(cluster, "job/hello-job")
-    assert "arg[1]=from\narg[2]=a\narg[3]=Job\n" in out, out
+    out = logs(cluster, f"job/{name}")
+    assert f"arg[1]=from\narg[2]=a\narg[3]={kind}\n" in out, out
+    return j
+
+
+def test_job_completes(cluster, node, apply):
+    t0 = apply("job.yaml")
+    assert_job_ran(cluster, "hello-job", "Job")
     print(f"[job] Complete in {time.monotonic() - t0:.1f}s")
 
 
@@ -170,17 +177,11 @@ def test_cronjob_makes_a_job_that_completes(cluster, node, apply):
     t0 = time.monotonic()
     cluster.kubectl("create", "job", "--from=cronjob/hello-cron",
                     "hello-cron-now")
-    j = job_complete(cluster, "hello-cron-now")
-    assert j["status"]["succeeded"] == 1
+    j = assert_job_ran(cluster, "hello-cron-now", "CronJob")
     owner = j["metadata"]["ownerReferences"][0]
     assert (owner["kind"], owner["name"]) == ("CronJob", "hello-cron")
     assert j["metadata"]["annotations"][
         "cronjob.kubernetes.io/instantiate"] == "manual"
-    pods = job_pods(cluster, "hello-cron-now")
-    assert [p["status"]["phase"] for p in pods] == ["Succeeded"]
-    assert pods[0]["spec"]["nodeName"] == NODE
-    out = logs(cluster, "job/hello-cron-now")
-    assert "arg[1]=from\narg[2]=a\narg[3]=CronJob\n" in out, out
     print(f"[cronjob] Job from it Complete in {time.monotonic() - t0:.1f}s")
 
 
