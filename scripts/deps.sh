@@ -21,7 +21,7 @@ APT_PACKAGES=(
     libmicrohttpd-dev libgnutls28-dev libsystemd-dev zlib1g-dev
     docker-registry apache2-utils openssl ca-certificates curl
     python3 python3-pytest python3-pytest-timeout python3-prometheus-client
-    python3-yaml
+    python3-yaml linux-perf
 )
 
 phase_start=0

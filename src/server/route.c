@@ -10,7 +10,8 @@
 #include "util/time.h"
 
 /* Decodes %XX (and, in a query, '+' as a space) from src[0..len) into dst
- * (size cap, NUL-terminated). -1 on a bad escape, a NUL byte or no room. */
+ * (size cap, NUL-terminated). -2 on a bad escape (not % and two hex
+ * digits: 400, as Go's URL parsing), -1 on a NUL byte or no room. */
 static int unescape(const char *src, size_t len, bool query, char *dst,
                     size_t cap)
 {
@@ -20,7 +21,7 @@ static int unescape(const char *src, size_t len, bool query, char *dst,
         if (c == '%') {
             if (i + 2 >= len || !isxdigit((unsigned char)src[i + 1]) ||
                 !isxdigit((unsigned char)src[i + 2]))
-                return -1;
+                return -2;
             char hex[3] = {src[i + 1], src[i + 2], 0};
             c = (int)strtol(hex, NULL, 16);
             i += 2;
@@ -168,7 +169,8 @@ static int parse_query(struct wl_route *r, const char *q, struct wl_error *err)
 
 #define MAX_SEGS 8
 
-/* Splits path (no query) into decoded segments: "/a/b/" is a, b. */
+/* Splits path (no query) into decoded segments: "/a/b/" is a, b. -2 on a
+ * bad escape, -1 when it cannot name anything we serve. */
 static int split_path(const char *path, size_t len, char segs[][256],
                       size_t *nsegs)
 {
@@ -181,8 +183,11 @@ static int split_path(const char *path, size_t len, char segs[][256],
         size_t j = i;
         while (j < len && path[j] != '/')
             j++;
-        if (n == MAX_SEGS || unescape(path + i, j - i, false, segs[n], 256) < 0)
+        if (n == MAX_SEGS)
             return -1;
+        int rc = unescape(path + i, j - i, false, segs[n], 256);
+        if (rc < 0)
+            return rc;
         n++;
         i = j;
     }
@@ -217,7 +222,12 @@ int wl_route_parse(const char *method, const char *target,
     size_t plen = q ? (size_t)(q - target) : tlen;
     char segs[MAX_SEGS][256];
     size_t n;
-    if (split_path(target, plen, segs, &n) < 0) {
+    int rc = split_path(target, plen, segs, &n);
+    if (rc == -2) {
+        wl_error_set(err, 0, "invalid URL escape in the path");
+        return 400;
+    }
+    if (rc < 0) {
         wl_error_set(err, 0, "the path is not valid");
         return 404;
     }
