@@ -8,6 +8,8 @@
 #   scripts/cluster.sh stop [--purge]   stop it; --purge also deletes its dir
 #   scripts/cluster.sh status           each component and /readyz
 #   scripts/cluster.sh env              export lines for a shell (eval them)
+#   scripts/cluster.sh cert NAME SUBJ   a client certificate from the cluster CA
+#                                       in pki/NAME.crt and pki/NAME.key
 #
 # Everything lives under WL_CLUSTER_DIR; see docs/local-cluster.md.
 set -euo pipefail
@@ -706,9 +708,20 @@ cmd_env() {
 	printf 'export PATH=%q:"$PATH"\n' "$WL_K8S_BIN"
 }
 
+# cert NAME SUBJECT: a client certificate (clientAuth) signed by the
+# cluster CA, e.g. for a user or a node ("/O=system:nodes/CN=system:node:x"),
+# made as the cluster's own (kept if it exists).
+cmd_cert() {
+	[[ $1 =~ ^[A-Za-z0-9._-]+$ ]] || wl_die "cert: NAME must be a plain file name"
+	[[ -s $PKI/ca.crt && -s $PKI/ca.key ]] || wl_die "no cluster CA in $PKI: start the cluster first"
+	mkdir -p "$LOGS"
+	(umask 077 && make_cert "$1" "$2" clientAuth)
+	echo "$PKI/$1.crt"
+}
+
 usage() {
 	cat >&2 <<EOF
-usage: scripts/cluster.sh start | stop [--purge] | status | env
+usage: scripts/cluster.sh start | stop [--purge] | status | env | cert NAME SUBJECT
   state dir: $D (WL_CLUSTER_DIR)
   see docs/local-cluster.md
 EOF
@@ -723,6 +736,7 @@ main() {
 	stop) cmd_stop "$@" ;;
 	status) [[ $# -eq 0 ]] || usage; cmd_status ;;
 	env) [[ $# -eq 0 ]] || usage; cmd_env ;;
+	cert) [[ $# -eq 2 ]] || usage; cmd_cert "$@" ;;
 	*) usage ;;
 	esac
 }

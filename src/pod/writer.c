@@ -65,24 +65,26 @@ struct status_pool {
     double flush_until; /* when closing: monotonic time to give up */
 };
 
-/* A status worker and what only it touches. */
-struct status_worker {
-    struct wl_pod_writer *top;
-    size_t index; /* in flying[] */
+/* What every writer thread has: the thread and its own connection. */
+struct writer_thread {
     pthread_t thread;
     bool started;
     struct wl_kube_client *client;
     unsigned client_gen;
 };
 
+/* A status worker and what only it touches. */
+struct status_worker {
+    struct wl_pod_writer *top;
+    size_t index; /* in flying[] */
+    struct writer_thread t;
+};
+
 /* An event thread and what only it touches (besides its queue). */
 struct event_shard {
     struct wl_pod_writer *top;
     struct wl_queue *queue;
-    pthread_t thread;
-    bool started;
-    struct wl_kube_client *client;
-    unsigned client_gen;
+    struct writer_thread t;
     struct item *pending, **tail; /* in order of arrival */
 };
 
@@ -121,12 +123,11 @@ static void tried(struct wl_pod_writer *w, struct item *it)
     }
 }
 
-static void renew_client(struct wl_pod_writer *w,
-                         struct wl_kube_client **client, unsigned *gen)
+static void renew_client(struct wl_pod_writer *w, struct writer_thread *t)
 {
     struct wl_error err = WL_ERROR_INIT;
-    if (wl_kube_client_renew(w->creds, "wasmlet/" WL_VERSION, client, gen,
-                             &err) < 0) {
+    if (wl_kube_client_renew(w->creds, "wasmlet/" WL_VERSION, &t->client,
+                             &t->client_gen, &err) < 0) {
         log_warning("pod writer: %s", err.msg);
         wl_error_clear(&err);
     }
@@ -245,8 +246,8 @@ static void *status_main(void *arg)
         pool->flying[sw->index] = it->uid;
         pthread_mutex_unlock(&pool->lock);
 
-        renew_client(w, &sw->client, &sw->client_gen);
-        bool done = send_status(w, sw->client, it);
+        renew_client(w, &sw->t);
+        bool done = send_status(w, sw->t.client, it);
 
         pthread_mutex_lock(&pool->lock);
         pool->flying[sw->index] = NULL;
@@ -330,11 +331,11 @@ static void send_event(struct event_shard *sh, struct item *it)
     struct wl_error err = WL_ERROR_INIT;
     const char *ns = wl_json_str(it->body, "metadata", "namespace", NULL);
     char path[300];
-    if (!sh->client)
+    if (!sh->t.client)
         return; /* best effort */
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events",
              ns ? ns : "default");
-    if (wl_kube_request(sh->client, "POST", path, NULL, it->body, NULL, NULL,
+    if (wl_kube_request(sh->t.client, "POST", path, NULL, it->body, NULL, NULL,
                         &err) < 0)
         log_debug("event not posted: %s", err.msg);
     else {
@@ -370,7 +371,7 @@ static bool post_events(struct event_shard *sh, bool hold)
         sh->pending = it->next;
         if (!sh->pending)
             sh->tail = &sh->pending;
-        renew_client(sh->top, &sh->client, &sh->client_gen);
+        renew_client(sh->top, &sh->t);
         send_event(sh, it);
         item_free(it);
     }
@@ -398,7 +399,7 @@ static void *event_main(void *arg)
     while (sh->pending && wl_now_s() < until) {
         struct item *it = sh->pending;
         sh->pending = it->next;
-        renew_client(sh->top, &sh->client, &sh->client_gen);
+        renew_client(sh->top, &sh->t);
         send_event(sh, it);
         item_free(it);
     }
@@ -469,11 +470,11 @@ void wl_pod_writer_stop(struct wl_pod_writer *w)
         if (w->shards[i].queue)
             wl_queue_close(w->shards[i].queue);
     for (size_t i = 0; i < STATUS_WORKERS; i++)
-        if (w->workers[i].started)
-            (void)pthread_join(w->workers[i].thread, NULL);
+        if (w->workers[i].t.started)
+            (void)pthread_join(w->workers[i].t.thread, NULL);
     for (size_t i = 0; i < EVENT_SHARDS; i++)
-        if (w->shards[i].started)
-            (void)pthread_join(w->shards[i].thread, NULL);
+        if (w->shards[i].t.started)
+            (void)pthread_join(w->shards[i].t.thread, NULL);
     /* Every thread is gone: what is left is only ours. */
     while (pool->pending) {
         struct item *it = pool->pending;
@@ -489,16 +490,29 @@ void wl_pod_writer_stop(struct wl_pod_writer *w)
              atomic_load(&w->status_coalesced),
              atomic_load(&w->events_posted));
     for (size_t i = 0; i < STATUS_WORKERS; i++)
-        wl_kube_client_free(w->workers[i].client);
+        wl_kube_client_free(w->workers[i].t.client);
     for (size_t i = 0; i < EVENT_SHARDS; i++) {
         wl_queue_free(w->shards[i].queue);
-        wl_kube_client_free(w->shards[i].client);
+        wl_kube_client_free(w->shards[i].t.client);
     }
     if (w->pool_ready) {
         pthread_cond_destroy(&pool->cond);
         pthread_mutex_destroy(&pool->lock);
     }
     free(w);
+}
+
+/* Gives t its connection and starts it on fn(arg). */
+static int spawn(struct wl_kube_creds *creds, struct writer_thread *t,
+                 void *(*fn)(void *), void *arg, struct wl_error *err)
+{
+    if (wl_kube_client_from_creds(creds, "wasmlet/" WL_VERSION, &t->client,
+                                  &t->client_gen, err) < 0)
+        return -1;
+    if (pthread_create(&t->thread, NULL, fn, arg) != 0)
+        return wl_error_set(err, EAGAIN, "pod writer thread");
+    t->started = true;
+    return 0;
 }
 
 int wl_pod_writer_start(struct wl_kube_creds *creds,
@@ -527,39 +541,23 @@ int wl_pod_writer_start(struct wl_kube_creds *creds,
         return wl_error_set(err, ENOMEM, "pod writer");
     }
     w->pool_ready = true;
-    for (size_t i = 0; i < STATUS_WORKERS && !err->msg; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < STATUS_WORKERS && rc == 0; i++) {
         struct status_worker *sw = &w->workers[i];
         sw->top = w;
         sw->index = i;
-        if (wl_kube_client_from_creds(creds, "wasmlet/" WL_VERSION,
-                                      &sw->client, &sw->client_gen,
-                                      err) < 0)
-            break;
-        if (pthread_create(&sw->thread, NULL, status_main, sw) != 0) {
-            wl_error_set(err, EAGAIN, "pod writer thread");
-            break;
-        }
-        sw->started = true;
+        rc = spawn(creds, &sw->t, status_main, sw, err);
     }
-    for (size_t i = 0; i < EVENT_SHARDS && !err->msg; i++) {
+    for (size_t i = 0; i < EVENT_SHARDS && rc == 0; i++) {
         struct event_shard *sh = &w->shards[i];
         sh->top = w;
         sh->tail = &sh->pending;
-        if (!(sh->queue = wl_queue_new(item_free))) {
-            wl_error_set(err, ENOMEM, "pod writer");
-            break;
-        }
-        if (wl_kube_client_from_creds(creds, "wasmlet/" WL_VERSION,
-                                      &sh->client, &sh->client_gen,
-                                      err) < 0)
-            break;
-        if (pthread_create(&sh->thread, NULL, event_main, sh) != 0) {
-            wl_error_set(err, EAGAIN, "pod writer thread");
-            break;
-        }
-        sh->started = true;
+        if (!(sh->queue = wl_queue_new(item_free)))
+            rc = wl_error_set(err, ENOMEM, "pod writer");
+        else
+            rc = spawn(creds, &sh->t, event_main, sh, err);
     }
-    if (err->msg) {
+    if (rc < 0) {
         wl_pod_writer_stop(w);
         return -1;
     }
