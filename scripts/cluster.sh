@@ -102,20 +102,8 @@ pid_of() {
 	printf '%s' "$pid"
 }
 
-# Alive, not a zombie, and really ours: its command line names this dir, so a
-# recycled pid or another cluster's process is never mistaken for ours.
-pid_alive() {
-	local pid=$1 state
-	[[ -r /proc/$pid/stat ]] || return 1
-	state=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
-	[[ $state != Z && $state != X ]] || return 1
-	local cmd
-	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-	# Empty while the launcher execs the component (execve replacing the
-	# process image): alive, not gone. Under load that window is long
-	# enough to be seen, and a start was once failed for it.
-	[[ -z $cmd || $cmd == *"$D/"* ]]
-}
+# Alive and ours (lib.sh): its command line names this dir.
+pid_alive() { wl_pid_alive "$1" "$D/"; }
 
 running() {
 	local pid

@@ -26,3 +26,18 @@ WL_METRICS_SERVER=${WL_METRICS_SERVER:-$WL_METRICS_SERVER_BIN/metrics-server}
 
 wl_log() { printf '==> %s\n' "$*" >&2; }
 wl_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# wl_pid_alive PID NEEDLE: PID runs, is not a zombie, and is really ours:
+# its command line mentions NEEDLE, so a recycled pid or another
+# instance's process is never mistaken for ours. An empty command line
+# counts as ours: it reads empty while a launcher execs the program
+# (execve replacing the process image), a window long enough to be seen
+# under load; cluster and registry starts were failed by it in CI.
+wl_pid_alive() {
+	local pid=$1 needle=$2 state cmd
+	[[ -r /proc/$pid/stat ]] || return 1
+	state=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+	[[ $state != Z && $state != X ]] || return 1
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	[[ -z $cmd || $cmd == *"$needle"* ]]
+}

@@ -99,16 +99,9 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ---------------------------------------------------------------- processes
 
-# pid_alive PID [NEEDLE]: PID runs and its command line mentions NEEDLE
-# (default: this instance's registry config).
-pid_alive() {
-	local pid=$1 needle=${2:-$I_CONFIG} state cmd
-	[[ -r /proc/$pid/stat ]] || return 1
-	state=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
-	[[ $state != Z && $state != X ]] || return 1
-	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-	[[ $cmd == *"$needle"* ]]
-}
+# pid_alive PID [NEEDLE]: alive and ours (lib.sh): its command line
+# mentions NEEDLE (default: this instance's registry config).
+pid_alive() { wl_pid_alive "$1" "${2:-$I_CONFIG}"; }
 
 # pidfile_pid PIDFILE [NEEDLE]: the live pid recorded in PIDFILE.
 pidfile_pid() {
