@@ -232,6 +232,12 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
     struct watchdog wd;
 
     watchdog_init(&wd);
+    /* Registered NotReady: Ready=True is posted by the first loop turn,
+     * once the pod manager runs and the kubelet API listens (as the
+     * kubelet waits for its runtime), so nobody who saw Ready finds the
+     * kubelet port closed. */
+    wl_node_set_ready(node, false, "wasmlet is starting its pod manager and "
+                                   "kubelet API");
     (void)sd_notifyf(0, "STATUS=registering node %s", cfg->node_name);
     while (wl_node_register(node, &err) < 0) {
         log_error("%s (retrying in %d s)", err.msg, retry);
@@ -257,7 +263,9 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
         shutdown_node(node, cfg, pods);
         return 1;
     }
-    /* Registration wrote Ready=True: the node is up for the scheduler. */
+    /* The first loop turn (at once) posts Ready=True: the node is up for
+     * the scheduler. */
+    wl_node_set_ready(node, true, NULL);
     (void)sd_notifyf(0, "READY=1\nSTATUS=node %s ready, running pods",
                      cfg->node_name);
 
