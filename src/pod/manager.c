@@ -45,6 +45,7 @@ struct pod {
     bool gone;     /* deleted from the API server */
     bool dirty;    /* status must be written */
     bool status_sent; /* a status went to the writer */
+    double status_at; /* monotonic: when it last went */
     time_t start_time;
     double deadline; /* activeDeadlineSeconds, monotonic; 0 none */
     bool deadline_hit;
@@ -81,6 +82,7 @@ struct wl_pod_manager {
     struct pod *pods;
     unsigned next_run_id;
     struct wl_volume_manager *volumes; /* its own thread; we only send */
+    double reconcile_at; /* monotonic: next look for status drift */
 };
 
 /* ---------------------------------------------------------------- watch */
@@ -326,6 +328,7 @@ static void write_status(struct wl_pod_manager *m, struct pod *p,
                          p->uid, status, delay);
     p->dirty = false;
     p->status_sent = true;
+    p->status_at = wl_now_s();
 }
 
 /* An Event from the owner thread, posted by the writer thread. */
@@ -1198,10 +1201,56 @@ static void renew_clients(struct wl_pod_manager *m)
     }
 }
 
+/* As the kubelet's status manager reconciles: someone else changed what
+ * the API server shows of a pod we run (the node lifecycle controller sets
+ * Ready=False on every pod of a node it has not heard from, and nobody
+ * sets it back but the node), so the status is written again. Only after
+ * RECONCILE_QUIET_S without a write of ours, so that the watch's echo of
+ * an older write of ours is never taken for a change. */
+#define RECONCILE_EVERY_S 5.0
+#define RECONCILE_QUIET_S 5.0
+/* The Ready condition's status the API server shows, or NULL. */
+static const char *api_ready(const struct pod *p)
+{
+    size_t i;
+    json_t *cj;
+    json_array_foreach(wl_json_get(p->obj, "status", "conditions", NULL), i,
+                       cj) {
+        const char *type = wl_json_str(cj, "type", NULL);
+        if (type && !strcmp(type, "Ready"))
+            return wl_json_str(cj, "status", NULL);
+    }
+    return NULL;
+}
+
+static bool status_drifted(const struct pod *p, double now)
+{
+    if (p->rejected || p->finished || p->deleting || p->gone || p->dirty ||
+        !p->status_sent || !p->conds[3].set ||
+        now - p->status_at < RECONCILE_QUIET_S)
+        return false;
+    const char *phase = wl_json_str(p->obj, "status", "phase", NULL);
+    const char *ready = api_ready(p);
+    return !phase || strcmp(phase, pod_phase(p)) != 0 || !ready ||
+           !strcmp(ready, "True") != p->conds[3].value;
+}
+
 static void tick(struct wl_pod_manager *m)
 {
     renew_clients(m);
+    double now = wl_now_s();
+    bool reconcile = now >= m->reconcile_at;
+    if (reconcile)
+        m->reconcile_at = now + RECONCILE_EVERY_S;
     for (struct pod *p = m->pods; p; p = p->next) {
+        if (reconcile && status_drifted(p, now)) {
+            log_info("pod status drift pod=%s/%s: the API server shows "
+                     "phase=%s Ready=%s; writing ours again",
+                     p->spec->namespace_, p->spec->name,
+                     wl_json_str(p->obj, "status", "phase", NULL) ?: "none",
+                     api_ready(p) ?: "none");
+            p->dirty = true;
+        }
         if (p->deleting && !p->gone && !pod_has_live(p)) {
             finish_deletion(m, p);
             continue;

@@ -22,7 +22,10 @@
 /* How long a stopping writer keeps trying to flush. */
 #define FLUSH_LIMIT_S 5.0
 #define RETRY_MIN_S 0.5
-#define RETRY_MAX_S 10.0
+/* Short enough that a pod's status is right a few seconds after the API
+ * server is back from an outage; a write that goes through also makes
+ * every status waiting for a retry due at once (api_back). */
+#define RETRY_MAX_S 4.0
 /* Events wait while statuses are on their way, but no longer than this;
  * while they wait, their thread looks again this often. */
 #define EVENT_HOLD_MAX_S 2.0
@@ -136,10 +139,11 @@ static void renew_client(struct wl_pod_writer *w, struct writer_thread *t)
 /* ------------------------------------------------------------ statuses */
 
 /* Writes it; returns true when it is done with (written, or not worth
- * retrying). */
+ * retrying); *written tells which. */
 static bool send_status(struct wl_pod_writer *w, struct wl_kube_client *c,
-                        struct item *it)
+                        struct item *it, bool *written)
 {
+    *written = false;
     struct wl_error err = WL_ERROR_INIT;
     long status = 0;
     if (!c)
@@ -152,6 +156,7 @@ static bool send_status(struct wl_pod_writer *w, struct wl_kube_client *c,
         log_debug("status written path=%s phase=%s in %.1f ms", it->path,
                   wl_json_str(it->body, "status", "phase", NULL),
                   (wl_now_s() - t0) * 1e3);
+        *written = true;
         return true;
     }
     bool drop = status == 404; /* the pod is gone: nothing to say */
@@ -209,6 +214,17 @@ static bool superseded(const struct item *it)
     return false;
 }
 
+/* Under the lock: a write went through, so the API server answers again:
+ * the statuses waiting out a backoff are due now, not seconds later. */
+static void api_back(struct status_pool *pool)
+{
+    for (struct item *it = pool->pending; it; it = it->next)
+        if (it->backoff > 0) {
+            it->backoff = 0;
+            it->retry_at = 0;
+        }
+}
+
 static void cond_wait_s(struct status_pool *pool, double secs)
 {
     if (secs < 0) {
@@ -247,12 +263,15 @@ static void *status_main(void *arg)
         pthread_mutex_unlock(&pool->lock);
 
         renew_client(w, &sw->t);
-        bool done = send_status(w, sw->t.client, it);
+        bool written;
+        bool done = send_status(w, sw->t.client, it, &written);
 
         pthread_mutex_lock(&pool->lock);
         pool->flying[sw->index] = NULL;
         it->in_flight = false;
         tried(w, it);
+        if (written)
+            api_back(pool);
         if (done || superseded(it)) {
             unlink_status(pool, it);
             item_free(it);

@@ -220,6 +220,56 @@ def test_etcd_restart_with_pods_running(cluster, nodes, images):
     cluster.kubectl("get", "--raw", "/readyz")
 
 
+def pod_ready(p):
+    return {c["type"]: c["status"] for c in p["status"].get(
+        "conditions") or []}.get("Ready")
+
+
+def test_node_silent_past_grace_period_puts_pods_ready_again(cluster, nodes,
+                                                             images):
+    """wasmlet stopped (SIGSTOP) past the node monitor grace period: the
+    node lifecycle controller marks the node Unknown and its pods
+    Ready=False. Once wasmlet goes on, it writes its pods' status again
+    (as the kubelet's status manager reconciles): Ready=True, the same
+    runs, nothing restarted or evicted."""
+    node = nodes("silent")
+    case, n = "fsilent", 3
+    create_all(cluster, [fpod(f"{case}-{i}", images["sleeper"], node, case,
+                              restart="Always") for i in range(n)])
+
+    def all_ready(want):
+        ps = pods_by_name(cluster, f"case={case}")
+        ok = len(ps) == n and all(pod_ready(p) == want for p in ps.values())
+        return ps if ok else None
+    before = wait_for("pods Ready", lambda: all_ready("True"), timeout=60,
+                      interval=0.5)
+    os.kill(node.proc.pid, signal.SIGSTOP)
+    try:
+        wait_for("node Unknown", lambda: (ready_status(node_json(
+            cluster, node.name)) or {}).get("status") == "Unknown",
+            timeout=90, interval=1)
+        wait_for("pods Ready=False", lambda: all_ready("False"),
+                 timeout=30, interval=0.5)
+    finally:
+        os.kill(node.proc.pid, signal.SIGCONT)
+    t_cont = time.monotonic()
+    after = wait_for("pods Ready again", lambda: all_ready("True"),
+                     timeout=30, interval=0.5)
+    print(f"[{case}] pods Ready again {time.monotonic() - t_cont:.1f}s "
+          "after wasmlet went on")
+    node_ready(cluster, node.name, timeout=30)
+    wasmlet_alive(node)
+    for name, p in after.items():
+        b = before[name]
+        assert p["metadata"]["uid"] == b["metadata"]["uid"], name
+        assert p["status"]["phase"] == "Running", (name, p["status"])
+        assert cstatus(p)["restartCount"] == 0, name
+        assert cstatus(p)["state"]["running"]["startedAt"] == \
+            cstatus(b)["state"]["running"]["startedAt"], name
+        assert runs(node, p) == [0], name
+    assert "pod status drift" in node.output(), node.output()[-3000:]
+
+
 # ---------------------------------------------------------------- 3
 
 
