@@ -271,17 +271,35 @@ static int node_loop(struct wl_node *node, const struct wl_config *cfg,
 
     int wait = 0;
     retry = RETRY_MIN_S;
+    double renewed = wl_now_s(); /* monotonic: the last renewal */
+    bool owed = false;           /* a status write the silence calls for */
     while ((sig = wait_fed(sigs, wait, &wd)) == 0) {
         bool failed = false;
+        /* Unheard of for longer than a turn and a half (stopped, the host
+         * suspended, the API server out of reach): the node lifecycle
+         * controller may have set Ready=Unknown, and only we set it back,
+         * so the status is written now, not when the report is due. */
+        bool silent = wl_now_s() - renewed > 1.5 * WL_LEASE_RENEW_S;
         if (wl_node_renew_lease(node, &err) < 0) {
             log_warning("node=%s %s", cfg->node_name, err.msg);
             wl_error_clear(&err);
             failed = true;
+        } else {
+            if (silent) {
+                owed = true;
+                log_info("node=%s lease renewed after %.0f s without; "
+                         "writing the node status again",
+                         cfg->node_name, wl_now_s() - renewed);
+            }
+            renewed = wl_now_s();
         }
-        if (wl_node_update_status(node, false, &err) < 0) {
+        bool force = owed && !failed;
+        if (wl_node_update_status(node, force, &err) < 0) {
             log_warning("node=%s %s", cfg->node_name, err.msg);
             wl_error_clear(&err);
             failed = true;
+        } else if (force) {
+            owed = false;
         }
         certs_tick(certs, node, client, cfg->kubeconfig, pods->creds);
         if (pods->mirror)
