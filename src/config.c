@@ -13,6 +13,7 @@
 #include "config_file.h"
 #include "kube/quantity.h"
 #include "node/sysinfo.h"
+#include "server/listen.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
 
@@ -42,6 +43,8 @@ enum {
     OPT_LOG_FORMAT,
     OPT_CONFIG,
     OPT_POD_MANIFEST_PATH,
+    OPT_HEALTHZ_PORT,
+    OPT_HEALTHZ_ADDRESS,
     OPT_HELP,
 };
 
@@ -94,6 +97,10 @@ static const struct {
     {{"config", required_argument, NULL, OPT_CONFIG}, "WASMLET_CONFIG"},
     {{"pod-manifest-path", required_argument, NULL, OPT_POD_MANIFEST_PATH},
      "WASMLET_POD_MANIFEST_PATH"},
+    {{"healthz-port", required_argument, NULL, OPT_HEALTHZ_PORT},
+     "WASMLET_HEALTHZ_PORT"},
+    {{"healthz-bind-address", required_argument, NULL, OPT_HEALTHZ_ADDRESS},
+     "WASMLET_HEALTHZ_BIND_ADDRESS"},
     {{"help", no_argument, NULL, OPT_HELP}, NULL},
 };
 
@@ -189,6 +196,12 @@ static void usage(void)
         "  --max-log-streams N      concurrent `kubectl logs -f` streams "
         "[WASMLET_MAX_LOG_STREAMS]\n"
         "                           (default 64)\n"
+        "  --healthz-port PORT      plain-HTTP /healthz for liveness probes "
+        "[WASMLET_HEALTHZ_PORT]\n"
+        "                           (default 10248; 0: none)\n"
+        "  --healthz-bind-address IP  its bind address "
+        "[WASMLET_HEALTHZ_BIND_ADDRESS]\n"
+        "                           (default 127.0.0.1)\n"
         "  --help                   show this help\n"
         "\n"
         "Signals: SIGTERM or SIGINT marks the node NotReady and exits.\n"
@@ -334,6 +347,20 @@ static int apply(struct wl_config *cfg, int id, const char *what,
         return parse_long(what, v, 2, 100, &cfg->log_max_files, err);
     case OPT_MAX_LOG_STREAMS:
         return parse_long(what, v, 1, 10000, &cfg->max_log_streams, err);
+    case OPT_HEALTHZ_PORT:
+        if (parse_long(what, v, 0, 65535, &n, err) < 0)
+            return -1;
+        cfg->healthz_port = (int)n;
+        return 0;
+    case OPT_HEALTHZ_ADDRESS: {
+        struct sockaddr_storage ss;
+        bool v6;
+        if (wl_listen_addr(v, 0, &ss, &v6) < 0)
+            return wl_error_set(err, 0, "%s \"%s\": expected an IP address, "
+                                        "like 127.0.0.1 or ::1",
+                                what, v);
+        return set_str(&cfg->healthz_address, v, err);
+    }
     case OPT_LOG_LEVEL:
         if (wl_log_level_parse(v, &cfg->log_level) < 0)
             return wl_error_set(err, 0, "%s \"%s\": expected error, warning, "
@@ -462,6 +489,9 @@ static int default_names(struct wl_config *cfg, struct wl_error *err)
     }
     if (!cfg->data_dir && set_str(&cfg->data_dir, "/var/lib/wasmlet", err) < 0)
         return -1;
+    if (!cfg->healthz_address &&
+        set_str(&cfg->healthz_address, "127.0.0.1", err) < 0)
+        return -1;
     return 0;
 }
 
@@ -474,6 +504,7 @@ int wl_config_parse(int argc, char **argv, struct wl_config *cfg,
     cfg->log_max_size = 10 * 1024 * 1024;
     cfg->log_max_files = 5;
     cfg->max_log_streams = 64;
+    cfg->healthz_port = 10248;
     cfg->log_level = WL_LOG_INFO;
 
     cfg->log_format = WL_LOG_TEXT;
@@ -516,6 +547,7 @@ void wl_config_clear(struct wl_config *cfg)
 {
     free(cfg->config_file);
     free(cfg->address);
+    free(cfg->healthz_address);
     free(cfg->tls_cert_file);
     free(cfg->tls_key_file);
     free(cfg->client_ca_file);

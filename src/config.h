@@ -45,6 +45,9 @@ struct wl_config {
     int64_t log_max_size; /* --container-log-max-size; 10Mi */
     long log_max_files;   /* --container-log-max-files; 5 */
     long max_log_streams; /* --max-log-streams; 64 */
+    /* the plain-HTTP health endpoint (src/server/healthz.c) */
+    int healthz_port;      /* --healthz-port; 10248, 0: none */
+    char *healthz_address; /* --healthz-bind-address; 127.0.0.1 */
 };
 
 /* Parses the arguments of `wasmlet serve` (argv[0] is "serve"). Returns 0,

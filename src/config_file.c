@@ -32,6 +32,8 @@ static const struct file_key {
 } file_keys[] = {
     {"address", "address", V_STRING},
     {"port", "port", V_INT},
+    {"healthzPort", "healthz-port", V_INT},
+    {"healthzBindAddress", "healthz-bind-address", V_STRING},
     {"maxPods", "max-pods", V_INT},
     {"tlsCertFile", "tls-cert-file", V_STRING},
     {"tlsPrivateKeyFile", "tls-private-key-file", V_STRING},

@@ -19,6 +19,7 @@
 #include "oci/puller.h"
 #include "pod/manager.h"
 #include "runtime/engine.h"
+#include "server/healthz.h"
 #include "server/server.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -149,6 +150,7 @@ struct pods {
     const char *client_ca;     /* PEM: who may call the kubelet API */
     const char *user_agent;
     struct wl_server *server;  /* the kubelet API */
+    struct wl_healthz *healthz; /* --healthz-port, or NULL */
     struct wl_mirror *mirror;  /* static pods; NULL without a manifest dir */
 };
 
@@ -202,7 +204,18 @@ static int pods_start(struct pods *p, struct wl_error *err)
         .max_log_streams = (unsigned)cfg->max_log_streams,
         .manager = p->manager,
     };
-    return wl_server_start(&scfg, &p->server, err);
+    if (wl_server_start(&scfg, &p->server, err) < 0)
+        return -1;
+    /* As the kubelet: a health port that is taken is said, not fatal. */
+    struct wl_error herr = WL_ERROR_INIT;
+    if (cfg->healthz_port > 0 &&
+        wl_healthz_start(cfg->healthz_address, cfg->healthz_port, p->manager,
+                         &p->healthz, &herr) < 0) {
+        log_warning("%s; no /healthz (--healthz-port 0 turns it off)",
+                    herr.msg);
+        wl_error_clear(&herr);
+    }
+    return 0;
 }
 
 static void pods_stop(struct pods *p)
@@ -211,6 +224,8 @@ static void pods_stop(struct pods *p)
     p->mirror = NULL;
     wl_server_stop(p->server); /* it asks the manager for snapshots */
     p->server = NULL;
+    wl_healthz_stop(p->healthz); /* and this one how it turns */
+    p->healthz = NULL;
     if (p->puller) /* runners stuck in a pull must not hold the stop up */
         wl_puller_cancel(p->puller);
     wl_pod_manager_stop(p->manager);

@@ -75,6 +75,9 @@ struct wl_pod_manager {
     atomic_bool watch_interrupt; /* set with stop_watch, or to renew the
                                     watch's client */
     atomic_bool stop_owner;
+    /* wl_now_s() in ms when the owner last turned (any thread reads it:
+     * wl_pod_manager_stalled_s) */
+    atomic_llong turned_ms;
     /* owner-thread state */
     struct wl_pod_writer *writer; /* status and Events, on its thread */
     struct wl_kube_client *client;
@@ -1273,6 +1276,7 @@ static void *owner_main(void *arg)
     struct wl_pod_manager *m = arg;
     sweep_orphans(m);
     while (!atomic_load(&m->stop_owner)) {
+        atomic_store(&m->turned_ms, (long long)(wl_now_s() * 1e3));
         struct wl_pod_msg *msg = wl_queue_pop(m->queue, TICK_MS);
         for (; msg; msg = wl_queue_pop(m->queue, 0)) {
             if (msg->kind == WL_MSG_POD)
@@ -1314,6 +1318,7 @@ int wl_pod_manager_start(const struct wl_pod_manager_config *cfg,
     atomic_init(&m->stop_watch, false);
     atomic_init(&m->watch_interrupt, false);
     atomic_init(&m->stop_owner, false);
+    atomic_init(&m->turned_ms, (long long)(wl_now_s() * 1e3));
     m->queue = wl_queue_new(wl_pod_msg_free);
     if (!m->queue) {
         wl_error_set(err, ENOMEM, "pod manager");
@@ -1343,6 +1348,13 @@ fail:
     wl_queue_free(m->queue);
     free(m);
     return -1;
+}
+
+double wl_pod_manager_stalled_s(struct wl_pod_manager *m)
+{
+    double s = wl_now_s() - (double)atomic_load(&m->turned_ms) / 1e3 -
+               TICK_MS / 1e3;
+    return s > 0 ? s : 0;
 }
 
 void wl_pod_manager_stop(struct wl_pod_manager *m)

@@ -93,6 +93,11 @@ const struct wl_pod_view *wl_pod_snapshot_find(const struct wl_pod_snapshot *s,
 
 void wl_pod_snapshot_free(struct wl_pod_snapshot *s);
 
+/* Seconds the owner thread has been on one turn beyond its 0.5 s wait
+ * (0 while it turns as it should): /healthz fails when it is stuck. Any
+ * thread. */
+double wl_pod_manager_stalled_s(struct wl_pod_manager *m);
+
 /* Stops everything: running modules are cancelled (their pods' status
  * says so), threads joined, memory freed. Accepts NULL. */
 void wl_pod_manager_stop(struct wl_pod_manager *m);

@@ -23,6 +23,7 @@
 #include "node/bootstrap.h"
 #include "server/auth.h"
 #include "server/logs.h"
+#include "server/listen.h"
 #include "server/route.h"
 #include "server/stats.h"
 #include "util/fileio.h"
@@ -903,17 +904,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     *con_cls = NULL;
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    size_t n = strlen(msg);
-    while (n && msg[n - 1] == '\n')
-        msg[--n] = 0;
-    log_debug("kubelet API: %s", msg);
-}
-
 /* ---------------------------------------------------------------- start */
 
 int wl_server_start(const struct wl_server_config *cfg, struct wl_server **ret,
@@ -963,7 +953,6 @@ int wl_server_start(const struct wl_server_config *cfg, struct wl_server **ret,
     }
 
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
     const char *addr = cfg->address && *cfg->address ? cfg->address : NULL;
     /* poll(), not select(): a node with ~1,000 pods has more than
      * FD_SETSIZE descriptors open, and select() cannot wait on a socket
@@ -973,21 +962,15 @@ int wl_server_start(const struct wl_server_config *cfg, struct wl_server **ret,
                      MHD_USE_TLS | MHD_USE_ERROR_LOG;
     struct sockaddr *sa = NULL;
     if (addr) {
-        struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
-            in4->sin_family = AF_INET;
-            in4->sin_port = htons((uint16_t)cfg->port);
-        } else if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
-            in6->sin6_family = AF_INET6;
-            in6->sin6_port = htons((uint16_t)cfg->port);
-            flags |= MHD_USE_IPv6;
-        } else {
+        bool v6;
+        if (wl_listen_addr(addr, cfg->port, &ss, &v6) < 0) {
             wl_auth_free(s->auth);
             free(s);
             return wl_error_set(err, 0, "kubelet API: bad address \"%s\"",
                                 addr);
         }
+        if (v6)
+            flags |= MHD_USE_IPv6;
         sa = (struct sockaddr *)&ss;
     } else {
         flags |= MHD_USE_DUAL_STACK;
@@ -1003,7 +986,7 @@ int wl_server_start(const struct wl_server_config *cfg, struct wl_server **ret,
         MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, wl_listen_mhd_log, "kubelet API",
         sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa, MHD_OPTION_END);
     if (!s->daemon) {
         wl_auth_free(s->auth);

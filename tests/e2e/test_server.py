@@ -4,6 +4,7 @@ metrics and stats endpoints as Prometheus and metrics-server read them,
 and a server that keeps serving while slow clients hold connections."""
 import json
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -16,7 +17,8 @@ from datetime import datetime
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from test_node import serve_node, wait_for
+from test_node import (Wasmlet, node_json, ready_status, serve_node,
+                       wait_for)
 from test_pods import TOLERATE, create, get, phase, push_images
 
 NODE = "wasm-server"
@@ -30,13 +32,17 @@ def images(registry):
 
 @pytest.fixture(scope="module")
 def node(cluster, registry, tmp_path_factory, ports):
-    yield from serve_node(cluster, NODE, tmp_path_factory.mktemp("server"),
-                          ports(1)[0], "--insecure-registries", registry.host,
-                          "--container-log-max-size", "64Ki",
-                          "--container-log-max-files", "3",
-                          "--max-log-streams", "4",
-                          "--authentication-token-webhook",
-                          selector="suite=server")
+    port, healthz_port = ports(2)
+    for w in serve_node(cluster, NODE, tmp_path_factory.mktemp("server"),
+                        port, "--insecure-registries", registry.host,
+                        "--container-log-max-size", "64Ki",
+                        "--container-log-max-files", "3",
+                        "--max-log-streams", "4",
+                        "--authentication-token-webhook",
+                        "--healthz-port", str(healthz_port),
+                        selector="suite=server"):
+        w.healthz_port = healthz_port
+        yield w
 
 
 def pod(name, containers, restart="Never"):
@@ -188,6 +194,54 @@ def test_bad_paths_and_parameters_get_clear_errors(cluster, node, admin):
     assert code == 400 and "tailLines" in body
     code, body, _ = admin.get("/containerLogs/default/p/c?" + "x" * 5000)
     assert code == 414 or code == 400
+
+
+def plain_http(port, path, method="GET"):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                 method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_healthz_port_answers_plain_http_without_credentials(node):
+    """--healthz-port (the kubelet's 10248): liveness probes and scripts
+    need no certificate; it tells nothing but health."""
+    port = node.healthz_port
+    assert f"healthz listening address=127.0.0.1 port={port}" in \
+        node.output()
+    for path in ("/healthz", "/healthz/ping", "/healthz/syncloop"):
+        assert plain_http(port, path) == (200, "ok"), path
+    assert plain_http(port, "/healthz", "HEAD")[0] == 200
+    assert plain_http(port, "/pods")[0] == 404
+    assert plain_http(port, "/containerLogs/default/x/y")[0] == 404
+    assert plain_http(port, "/healthz", "POST")[0] == 405
+
+
+def test_healthz_port_taken_is_a_warning_not_a_failure(cluster, node,
+                                                       tmp_path, ports):
+    """As the kubelet: a second node whose health port is taken says so and
+    runs (its kubelet API, pods and Lease do not depend on it)."""
+    name = "wasm-server-healthz"
+    w = Wasmlet(cluster, name, tmp_path, ports(1)[0], "--healthz-port",
+                str(node.healthz_port))
+    w.start()
+    try:
+        wait_for("second node Ready", lambda: (ready_status(node_json(
+            cluster, name)) or {}).get("status") == "True", timeout=30)
+        assert w.proc.poll() is None
+        out = w.output()
+        assert f"healthz: cannot listen on 127.0.0.1:{node.healthz_port}" \
+            in out, out[-2000:]
+        assert "--healthz-port 0 turns it off" in out
+        # the first node's endpoint is untouched
+        assert plain_http(node.healthz_port, "/healthz") == (200, "ok")
+    finally:
+        rc = w.stop(signal.SIGTERM)
+        cluster.kubectl("delete", "node", name, "--ignore-not-found")
+    assert rc == 0, w.output()[-3000:]
 
 
 # ------------------------------------------------------------ kubectl logs

@@ -24,6 +24,8 @@ static void test_defaults(void)
     CHECK(cfg.node_name && cfg.node_name[0]);
     CHECK(cfg.kubeconfig == NULL);
     CHECK(!cfg.drain_on_exit);
+    CHECK_INT(cfg.healthz_port, 10248);
+    CHECK_STR(cfg.healthz_address, "127.0.0.1");
     wl_config_clear(&cfg);
 }
 
@@ -66,6 +68,20 @@ static void test_errors_name_the_source(void)
     unsetenv("WASMLET_LOG_LEVEL");
     wl_config_clear(&cfg);
 
+    char *bad_healthz[] = {"serve", "--healthz-bind-address", "localhost",
+                           NULL};
+    CHECK_INT(parse(&cfg, &err, 3, bad_healthz), -1);
+    CHECK_STR(err.msg, "--healthz-bind-address \"localhost\": expected an IP "
+                       "address, like 127.0.0.1 or ::1");
+    wl_config_clear(&cfg);
+
+    char *no_healthz[] = {"serve", "--healthz-port", "0",
+                          "--healthz-bind-address", "::1", NULL};
+    CHECK_INT(parse(&cfg, &err, 5, no_healthz), 0);
+    CHECK_INT(cfg.healthz_port, 0);
+    CHECK_STR(cfg.healthz_address, "::1");
+    wl_config_clear(&cfg);
+
     char *bad_label[] = {"serve", "--node-labels", "a=1,oops", NULL};
     CHECK_INT(parse(&cfg, &err, 3, bad_label), -1);
     CHECK_STR(err.msg, "--node-labels: \"oops\" is not key=value");
@@ -106,6 +122,8 @@ static void test_config_file_reads_kubelet_fields_and_wasmlet_keys(void)
     struct wl_error err = WL_ERROR_INIT;
     const char *yaml = HEADER "address: 10.0.0.1\n"
                               "port: 10333\n"
+                              "healthzPort: 10249\n"
+                              "healthzBindAddress: 0.0.0.0\n"
                               "maxPods: 20\n"
                               "tlsCertFile: /etc/wasmlet/tls.crt\n"
                               "tlsPrivateKeyFile: /etc/wasmlet/tls.key\n"
@@ -137,6 +155,8 @@ static void test_config_file_reads_kubelet_fields_and_wasmlet_keys(void)
     CHECK_INT(apply_file(&cfg, &err, yaml), 0);
     CHECK_STR(cfg.address, "10.0.0.1");
     CHECK_INT(cfg.port, 10333);
+    CHECK_INT(cfg.healthz_port, 10249);
+    CHECK_STR(cfg.healthz_address, "0.0.0.0");
     CHECK_INT(cfg.max_pods, 20);
     CHECK_STR(cfg.tls_cert_file, "/etc/wasmlet/tls.crt");
     CHECK_STR(cfg.tls_key_file, "/etc/wasmlet/tls.key");
