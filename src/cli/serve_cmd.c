@@ -150,7 +150,7 @@ struct pods {
     const char *client_ca;     /* PEM: who may call the kubelet API */
     const char *user_agent;
     struct wl_server *server;  /* the kubelet API */
-    struct wl_healthz *healthz; /* --healthz-port, or NULL */
+    struct wl_healthz *healthz; /* --healthz-port, or NULL; not ours */
     struct wl_mirror *mirror;  /* static pods; NULL without a manifest dir */
 };
 
@@ -206,15 +206,7 @@ static int pods_start(struct pods *p, struct wl_error *err)
     };
     if (wl_server_start(&scfg, &p->server, err) < 0)
         return -1;
-    /* As the kubelet: a health port that is taken is said, not fatal. */
-    struct wl_error herr = WL_ERROR_INIT;
-    if (cfg->healthz_port > 0 &&
-        wl_healthz_start(cfg->healthz_address, cfg->healthz_port, p->manager,
-                         &p->healthz, &herr) < 0) {
-        log_warning("%s; no /healthz (--healthz-port 0 turns it off)",
-                    herr.msg);
-        wl_error_clear(&herr);
-    }
+    wl_healthz_set_manager(p->healthz, p->manager);
     return 0;
 }
 
@@ -224,8 +216,7 @@ static void pods_stop(struct pods *p)
     p->mirror = NULL;
     wl_server_stop(p->server); /* it asks the manager for snapshots */
     p->server = NULL;
-    wl_healthz_stop(p->healthz); /* and this one how it turns */
-    p->healthz = NULL;
+    wl_healthz_set_manager(p->healthz, NULL); /* it asks how it turns */
     if (p->puller) /* runners stuck in a pull must not hold the stop up */
         wl_puller_cancel(p->puller);
     wl_pod_manager_stop(p->manager);
@@ -362,6 +353,7 @@ int wl_cmd_serve(int argc, char **argv)
     struct wl_kube_creds *creds = NULL;
     struct wl_kube_client *client = NULL;
     char *client_ca = NULL;
+    struct wl_healthz *healthz = NULL;
     int status = 1;
 
     int r = wl_config_parse(argc, argv, &cfg, &err);
@@ -433,6 +425,15 @@ int wl_cmd_serve(int argc, char **argv)
     log_info("starting version=%s wasmtime=%s node=%s server=%s", WL_VERSION,
              wl_engine_wasmtime_version(), cfg.node_name,
              wl_kube_client_server(client));
+    /* Before registration, as the kubelet: a probe gets "ok" while we wait
+     * for the API server. A taken port is said, not fatal. */
+    if (cfg.healthz_port > 0 &&
+        wl_healthz_start(cfg.healthz_address, cfg.healthz_port, &healthz,
+                         &err) < 0) {
+        log_warning("%s; no /healthz (--healthz-port 0 turns it off)",
+                    err.msg);
+        wl_error_clear(&err);
+    }
 
     /* The client certificate is ours to rotate only when we wrote it. */
     struct wl_certs_config ccfg = {
@@ -452,12 +453,14 @@ int wl_cmd_serve(int argc, char **argv)
         .creds = creds,
         .client_ca = client_ca,
         .user_agent = agent,
+        .healthz = healthz,
     };
     status = node_loop(&node, &cfg, &sigs, &certs, &client, &pods);
     wl_node_clear(&node);
     wl_certs_clear(&certs);
 
 out:
+    wl_healthz_stop(healthz);
     wl_error_clear(&err);
     wl_kube_client_free(client);
     wl_kubeconfig_free(kc);

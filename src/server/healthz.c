@@ -1,6 +1,7 @@
 #include "server/healthz.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@
 
 struct wl_healthz {
     struct MHD_Daemon *daemon;
-    struct wl_pod_manager *manager;
+    pthread_mutex_t lock;           /* guards manager */
+    struct wl_pod_manager *manager; /* NULL: no pods run (yet, or now) */
 };
 
 static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status,
@@ -55,7 +57,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return answer(conn, 200, "ok");
     if (strcmp(url, "/healthz") != 0 && strcmp(url, "/healthz/syncloop") != 0)
         return answer(conn, 404, "not found\n");
-    double stalled = wl_pod_manager_stalled_s(h->manager);
+    pthread_mutex_lock(&h->lock);
+    double stalled = h->manager ? wl_pod_manager_stalled_s(h->manager) : 0;
+    pthread_mutex_unlock(&h->lock);
     if (stalled <= WL_HEALTHZ_STALL_S)
         return answer(conn, 200, "ok");
     char msg[160];
@@ -68,8 +72,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     return answer(conn, 500, msg);
 }
 
-int wl_healthz_start(const char *address, int port,
-                     struct wl_pod_manager *manager, struct wl_healthz **ret,
+int wl_healthz_start(const char *address, int port, struct wl_healthz **ret,
                      struct wl_error *err)
 {
     struct sockaddr_storage ss;
@@ -80,7 +83,7 @@ int wl_healthz_start(const char *address, int port,
     struct wl_healthz *h = calloc(1, sizeof(*h));
     if (!h)
         return wl_error_set(err, ENOMEM, "healthz");
-    h->manager = manager;
+    pthread_mutex_init(&h->lock, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                      MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     h->daemon = MHD_start_daemon(
@@ -92,6 +95,7 @@ int wl_healthz_start(const char *address, int port,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_END);
     if (!h->daemon) {
         int e = errno;
+        pthread_mutex_destroy(&h->lock);
         free(h);
         return wl_error_set(err, e, "healthz: cannot listen on %s:%d",
                             address, port);
@@ -101,10 +105,21 @@ int wl_healthz_start(const char *address, int port,
     return 0;
 }
 
+void wl_healthz_set_manager(struct wl_healthz *h,
+                            struct wl_pod_manager *manager)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->lock);
+    h->manager = manager;
+    pthread_mutex_unlock(&h->lock);
+}
+
 void wl_healthz_stop(struct wl_healthz *h)
 {
     if (!h)
         return;
     MHD_stop_daemon(h->daemon);
+    pthread_mutex_destroy(&h->lock);
     free(h);
 }

@@ -7,6 +7,10 @@
  *                                for more than WL_HEALTHZ_STALL_S
  *   /healthz/ping                200 "ok" while the process answers
  *
+ * Until the pod manager runs (registration, a wait for the API server)
+ * and once it has stopped, /healthz says "ok": the process answers, and a
+ * liveness probe restarting it would not bring the API server back.
+ *
  * Anything else is 404, a method other than GET/HEAD 405. One
  * libmicrohttpd thread serves every connection (each answer is a few
  * bytes); libmicrohttpd parses the request, this file only compares the
@@ -21,11 +25,14 @@
 
 struct wl_healthz;
 
-/* Listens on address:port (address an IP literal). The manager must
- * outlive it. */
-int wl_healthz_start(const char *address, int port,
-                     struct wl_pod_manager *manager, struct wl_healthz **ret,
+/* Listens on address:port (address an IP literal). */
+int wl_healthz_start(const char *address, int port, struct wl_healthz **ret,
                      struct wl_error *err);
+
+/* The pod manager to watch, or NULL before the manager is stopped: once
+ * this returns no request looks at the old one. Accepts h NULL. */
+void wl_healthz_set_manager(struct wl_healthz *h,
+                            struct wl_pod_manager *manager);
 
 /* Accepts NULL. */
 void wl_healthz_stop(struct wl_healthz *h);

@@ -244,6 +244,40 @@ def test_healthz_port_taken_is_a_warning_not_a_failure(cluster, node,
     assert rc == 0, w.output()[-3000:]
 
 
+def test_healthz_answers_while_the_api_server_is_out_of_reach(cluster,
+                                                              tmp_path,
+                                                              ports):
+    """As the kubelet, the health port comes up before registration: a
+    liveness probe gets "ok" while wasmlet waits for the API server (a
+    restart would not bring it back)."""
+    port, healthz_port, dead = ports(3)
+    kubeconfig = tmp_path / "unreachable.kubeconfig"
+    kubeconfig.write_text(re.sub(r"(server: https://127\.0\.0\.1:)\d+",
+                                 rf"\g<1>{dead}",
+                                 cluster.kubeconfig.read_text()))
+    assert f"127.0.0.1:{dead}" in kubeconfig.read_text()
+    w = Wasmlet(cluster, "wasm-server-unreachable", tmp_path, port,
+                "--kubeconfig", str(kubeconfig), "--healthz-port",
+                str(healthz_port))
+    w.start()
+
+    def healthz():
+        try:
+            return plain_http(healthz_port, "/healthz") == (200, "ok")
+        except urllib.error.URLError:
+            return False
+    try:
+        wait_for("/healthz ok", healthz, timeout=20)
+        wait_for("a registration retry", lambda: "retrying in" in w.output(),
+                 timeout=20)
+        assert healthz()
+        assert w.proc.poll() is None
+    finally:
+        rc = w.stop(signal.SIGTERM)
+    assert rc == 0, w.output()[-3000:]
+    assert node_json(cluster, "wasm-server-unreachable") is None
+
+
 # ------------------------------------------------------------ kubectl logs
 
 
