@@ -1,8 +1,6 @@
 #include "server/server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <fcntl.h>
