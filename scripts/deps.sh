@@ -20,7 +20,8 @@ APT_PACKAGES=(
     libcurl4-openssl-dev libssl-dev libjansson-dev libfyaml-dev
     libmicrohttpd-dev libgnutls28-dev libsystemd-dev zlib1g-dev
     docker-registry apache2-utils openssl ca-certificates curl
-    python3 python3-pytest python3-pytest-timeout python3-prometheus-client
+    python3 python3-pytest python3-pytest-timeout python3-pytest-xdist
+    python3-prometheus-client ccache
     python3-yaml linux-perf
 )
 

@@ -1,92 +1,205 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: installs/refreshes dependencies,
-# builds wasmlet with gcc and with clang, runs the unit tests plain, under
-# ASan+UBSan and under TSan, runs each fuzz target for a short while, then
-# the end-to-end suite (real kube-apiserver, etcd, scheduler,
-# controller-manager, docker-registry, kubectl). Ends with one line:
+# The whole test suite, from a fresh clone (what .ci/run runs): installs or
+# refreshes the dependencies, builds wasmlet four ways (gcc; clang; clang
+# with ASan+UBSan, which also builds the libFuzzer targets; clang with
+# TSan), runs the unit tests of each build, each fuzz target for a while
+# (in the background, at the lowest CPU priority, while the end-to-end
+# suite runs), and the end-to-end suite (real kube-apiserver, etcd,
+# scheduler, controller-manager, docker-registry, kubectl) against the
+# plain, the ASan+UBSan and the TSan build, each pass on parallel pytest
+# workers (pytest-xdist), every worker with one control plane and one set
+# of registries for all the test files it is given.
+#
+# Output: one line per test case ("PASS|FAIL|SKIP label case"), a table of
+# the phases and their seconds, the skipped count, and last:
 #   N passed, N failed
 #
-# Env: WL_FUZZ_SECONDS (default 30 per target), WL_E2E_MAX / WL_E2E_SAN_MAX
-# (seconds one e2e phase may take: 1200 plain, 1500 sanitized),
-# WL_TEST_TIMEOUT (one e2e test: 900), WL_SKIP_DEPS=1 to trust the
-# cache as it is.
+#   scripts/test.sh          the CI suite (TSan e2e: the tests named in
+#                            tests/e2e/tsan-subset.txt)
+#   scripts/test.sh --full   the same with the whole e2e suite under TSan
+#
+# Env: WL_FUZZ_SECONDS (default 30 per target), WL_E2E_WORKERS (pytest
+# workers for the plain pass, default 3), WL_E2E_SAN_WORKERS (sanitized
+# passes, default 2), WL_E2E_MAX / WL_E2E_SAN_MAX (seconds one e2e pass may
+# take: 900 plain, 1200 sanitized), WL_TEST_TIMEOUT (one e2e test: 600),
+# WL_SKIP_DEPS=1 to trust the cache as it is, WL_NO_CCACHE=1 to compile
+# without ccache.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$WL_ROOT"
 
-passed=0 failed=0
+full=0
+for arg in "$@"; do
+    case $arg in
+    --full) full=1 ;;
+    *) wl_die "usage: scripts/test.sh [--full]" ;;
+    esac
+done
+
+passed=0 failed=0 skipped=0
 failures=()
 t_start=$SECONDS
-phase_t=0
+phase_t=0 phase_name=
+phase_rows=()
 
-phase() { phase_t=$SECONDS; wl_log "$*"; }
-phase_end() { wl_log "  ($((SECONDS - phase_t)) s)"; }
-ok() { passed=$((passed + ${2:-1})); }
+phase() { phase_t=$SECONDS phase_name=$1; wl_log "$1"; }
+phase_end() {
+    phase_rows+=("$(printf '%-44s %5d' "$phase_name" $((SECONDS - phase_t)))")
+    wl_log "  ($((SECONDS - phase_t)) s)"
+}
+ok() { passed=$((passed + ${1:-1})); }
 bad() { failed=$((failed + ${2:-1})); failures+=("$1"); }
 
-# count_meson DIR LABEL: adds a meson test run's counts from its JSON log.
-count_meson() {
-    local log=$1/meson-logs/testlog.json n_ok n_fail
-    n_ok=$(grep -c '"result": "OK"' "$log" 2>/dev/null) || n_ok=0
-    n_fail=$(grep -vc '"result": "OK"' "$log" 2>/dev/null) || n_fail=0
-    ok "$2" "$n_ok"
-    ((n_fail == 0)) || bad "$2 ($n_fail failed)" "$n_fail"
-}
-
-# count_pytest LOG LABEL: adds pytest's summary counts.
-count_pytest() {
-    local line n
-    line=$(tail -n 1 "$1")
-    n=$(grep -o '[0-9]* passed' <<<"$line" | cut -d' ' -f1)
-    ok "$2" "${n:-0}"
-    for what in failed error errors; do
-        n=$(grep -o "[0-9]* $what" <<<"$line" | cut -d' ' -f1)
-        [[ -z $n ]] || bad "$2 ($n $what)" "$n"
+# add_counts LABEL: reads scripts/testcount.py's output on stdin, prints
+# its per-case lines and adds its "counts: P F S" line to the totals.
+add_counts() {
+    local label=$1 line p=0 f=0 s=0 got=0
+    while IFS= read -r line; do
+        if [[ $line == counts:* ]]; then
+            read -r _ p f s <<<"$line"
+            got=1
+        else
+            printf '    %s\n' "$line"
+        fi
     done
-    # A run that could not even start counts as a failure, never as 0/0.
-    grep -qE '[0-9]+ (passed|failed)' <<<"$line" || bad "$2 (did not run)"
+    ((got)) || { bad "$label: no counts"; return; }
+    ok "$p"
+    skipped=$((skipped + s))
+    ((f == 0)) || bad "$label ($f failed)" "$f"
 }
 
-# build_and_test DIR LABEL ENV... -- MESON_SETUP_ARGS...
-build_and_test() {
-    local dir=$1 label=$2
-    shift 2
+# Compiles go through ccache (cache under $WL_CACHE, paths taken relative
+# to the checkout, so a fresh clone elsewhere hits what an earlier one
+# compiled). Nothing is built twice: four build directories, each
+# configured once; the fuzz targets come from the ASan+UBSan build.
+ccache_prefix=()
+if [[ ${WL_NO_CCACHE:-0} != 1 ]] && command -v ccache >/dev/null; then
+    export CCACHE_DIR=$WL_CACHE/ccache CCACHE_BASEDIR=$WL_ROOT CCACHE_NOHASHDIR=1
+    ccache_prefix=(ccache)
+fi
+
+# build DIR LABEL CC ENV... -- MESON_SETUP_ARGS...
+build() {
+    local dir=$1 label=$2 cc=$3
+    shift 3
     local envs=()
     while [[ $1 != -- ]]; do envs+=("$1"); shift; done
     shift
-    phase "build + unit tests: $label"
     rm -rf "$dir"
-    if ! env "${envs[@]}" meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 ||
-        ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+    if ! env "${envs[@]}" CC="${ccache_prefix[*]} $cc" meson setup "$dir" "$@" \
+        >"$dir.setup.log" 2>&1 || ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
         tail -n 30 "$dir.setup.log" "$dir.build.log" 2>/dev/null >&2
         bad "$label: build"
         return 1
     fi
-    env "${envs[@]}" meson test -C "$dir" --print-errorlogs >"$dir.test.log" 2>&1 ||
-        tail -n 40 "$dir.test.log" >&2
-    count_meson "$dir" "$label: unit"
-    phase_end
 }
 
-# e2e_sanitized LABEL BUILD_DIR ENV...
-e2e_sanitized() {
-    local label=$1 dir=$2
+# unit DIR LABEL ENV...: the build's unit tests, counted per case.
+unit() {
+    local dir=$1 label=$2
     shift 2
-    phase "end-to-end under $label"
+    env "$@" meson test -C "$dir" --print-errorlogs >"$dir.test.log" 2>&1 ||
+        tail -n 40 "$dir.test.log" >&2
+    add_counts "unit ($label)" < <(python3 scripts/testcount.py unit "$label" "$dir")
+}
+
+# Sanitizer runtime settings: wasmtime installs its own signal handlers
+# for traps; TSan needs the suppressions for wasmtime's Rust threads.
+# use_sigaltstack=0: at a thread's exit ASan unmaps whatever alternate
+# signal stack is installed, taking it for its own; wasmtime's (already
+# unmapped by wasmtime) was unmapped a second time, after the range had
+# been reused (docs/reliability.md).
+asan="ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:use_sigaltstack=0:detect_leaks=1:abort_on_error=1"
+ubsan="UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
+tsan="TSAN_OPTIONS=suppressions=$WL_ROOT/tests/tsan.supp:halt_on_error=1"
+
+# The fuzz targets, one after another at nice 19 in the background: the
+# e2e passes, mostly waiting on the cluster, get the CPU when they want
+# it. Results go to build-asan/fuzz-results (one "name rc" line each).
+fuzz_pid=
+fuzz_start() {
+    rm -f build-asan/fuzz-results
+    (
+        for target in tests/fuzz/corpus/*/; do
+            name=$(basename "$target")
+            work=$(mktemp -d)
+            env "$asan" "$ubsan" nice -n 19 "build-asan/tests/fuzz/fuzz_$name" \
+                -max_total_time="${WL_FUZZ_SECONDS:-30}" -timeout=10 -rss_limit_mb=4096 \
+                -artifact_prefix="build-asan/crash-$name-" "$work" "$target" \
+                >"build-asan/fuzz-$name.log" 2>&1
+            echo "$name $?" >>build-asan/fuzz-results
+            rm -rf "$work"
+        done
+    ) &
+    fuzz_pid=$!
+    fuzz_t=$SECONDS
+}
+
+fuzz_collect() {
+    [[ -n $fuzz_pid ]] || return
+    phase "fuzz targets (${WL_FUZZ_SECONDS:-30} s each, overlapped; waiting for the rest)"
+    wait "$fuzz_pid"
+    local name rc n=0
+    while read -r name rc; do
+        n=$((n + 1))
+        if ((rc == 0)); then
+            printf '    PASS fuzz %s: %s\n' "$name" "$(grep -o 'Done [0-9]* runs in [0-9]* second' \
+                "build-asan/fuzz-$name.log" | tail -n 1)"
+            ok
+        else
+            printf '    FAIL fuzz %s\n' "$name"
+            tail -n 30 "build-asan/fuzz-$name.log" >&2
+            bad "fuzz $name"
+        fi
+    done <build-asan/fuzz-results
+    local want
+    want=$(find tests/fuzz/corpus -mindepth 1 -maxdepth 1 -type d | wc -l)
+    ((n == want)) || bad "fuzz: $n of $want targets ran"
+    phase_end
+    phase_rows+=("$(printf '%-44s %5d' "  (fuzzing, from its start)" $((SECONDS - fuzz_t)))")
+}
+
+# e2e LABEL BUILD_DIR WORKERS MAX_SECONDS [PYTEST_ARGS...] -- ENV...
+e2e() {
+    local label=$1 dir=$2 workers=$3 max=$4
+    shift 4
+    local args=()
+    while [[ $1 != -- ]]; do args+=("$1"); shift; done
+    shift
+    phase "end-to-end: $label ($workers workers)"
     # A crash that breaks every later test must not run the CI out of
-    # time: stop after a few failures, and cap the phase (SIGINT first, so
-    # pytest tears the cluster down).
-    env "$@" WL_BUILD_DIR="$WL_ROOT/build" WL_WASMLET="$WL_ROOT/$dir/wasmlet" \
-        timeout -s INT -k 120 "${WL_E2E_SAN_MAX:-1500}" \
-        /usr/bin/python3 -m pytest -q -rfE --maxfail=5 -p no:cacheprovider \
-        "${pytest_timeout[@]}" tests/e2e >"$dir/e2e.log" 2>&1
-    # Which tests failed, then the last lines (the first failure's own
-    # lines are in the log, kept in the build directory).
+    # time: stop after a few failures, and cap the pass (SIGINT first, so
+    # pytest tears the clusters down).
+    # WL_WASMLET picks the binary the tests start; the plain pass leaves it
+    # unset, so the tests that only run build/wasmlet (the demo) run there.
+    local binary=()
+    [[ $dir == build ]] || binary=(WL_WASMLET="$WL_ROOT/$dir/wasmlet")
+    env "$@" WL_BUILD_DIR="$WL_ROOT/build" "${binary[@]}" \
+        timeout -s INT -k 120 "$max" \
+        /usr/bin/python3 -m pytest -q -rfE --maxfail=10 -p no:cacheprovider \
+        -n "$workers" --dist loadfile "${pytest_timeout[@]}" \
+        --junitxml="$dir/e2e.xml" "${args[@]}" >"$dir/e2e.log" 2>&1
     grep -E '^(FAILED|ERROR) ' "$dir/e2e.log" >&2
     grep -A 30 'wasmlet: fatal signal' "$dir/e2e.log" | head -n 60 >&2
     tail -n 3 "$dir/e2e.log" >&2
-    count_pytest "$dir/e2e.log" "e2e ($label)"
+    add_counts "e2e ($label)" < <(python3 scripts/testcount.py junit "e2e($label)" "$dir/e2e.xml")
     phase_end
+}
+
+summary() {
+    local total=$((SECONDS - t_start))
+    echo
+    echo "phase                                        seconds"
+    printf '%s\n' "${phase_rows[@]}"
+    printf '%-44s %5d\n' "total" "$total"
+    echo "total: $total s"
+    for f in "${failures[@]}"; do
+        printf 'FAILED: %s\n' "$f"
+    done
+    ((skipped == 0)) || printf '%d skipped (not counted as passed)\n' "$skipped"
+    printf '%d passed, %d failed\n' "$passed" "$failed"
+    ((failed == 0))
+    exit
 }
 
 main() {
@@ -102,69 +215,37 @@ main() {
     else
         ok
     fi
+    phase_end
 
-    # Sanitizer runtime settings: wasmtime installs its own signal handlers
-    # for traps; TSan needs the suppressions for wasmtime's Rust threads.
-    # use_sigaltstack=0: at a thread's exit ASan unmaps whatever alternate
-    # signal stack is installed, taking it for its own; wasmtime's (already
-    # unmapped by wasmtime) was unmapped a second time, after the range
-    # had been reused — other threads' stacks and heap chunks vanished
-    # (docs/reliability.md).
-    local asan="ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1:use_sigaltstack=0:detect_leaks=1:abort_on_error=1"
-    local ubsan="UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
-    local tsan="TSAN_OPTIONS=suppressions=$WL_ROOT/tests/tsan.supp:halt_on_error=1"
+    phase "builds: gcc, clang, clang ASan+UBSan (+ fuzz targets), clang TSan"
+    local have_asan=1
+    build build gcc gcc --
+    build build-clang clang clang-14 --
+    build build-asan asan+ubsan clang-14 -- -Db_sanitize=address,undefined \
+        -Dfuzz=true -Dc_args=-fsanitize=fuzzer-no-link || have_asan=0
+    build build-tsan tsan clang-14 -- -Db_sanitize=thread
+    phase_end
 
-    build_and_test build gcc CC=gcc --
-    build_and_test build-clang clang CC=clang-14 --
-    build_and_test build-asan asan+ubsan CC=clang-14 "$asan" "$ubsan" -- \
-        -Db_sanitize=address,undefined
-    build_and_test build-tsan tsan CC=clang-14 "$tsan" -- \
-        -Db_sanitize=thread
+    # Fuzzing starts now and runs beside the unit tests and e2e passes.
+    ((have_asan)) && fuzz_start
 
-    phase "fuzz targets (${WL_FUZZ_SECONDS:-30} s each)"
-    rm -rf build-fuzz
-    if CC=clang-14 meson setup build-fuzz -Dfuzz=true -Dwasm_tests=false \
-        -Db_sanitize=address,undefined \
-        -Dc_args=-fsanitize=fuzzer-no-link >build-fuzz.setup.log 2>&1 &&
-        ninja -C build-fuzz >build-fuzz.build.log 2>&1; then
-        for target in tests/fuzz/corpus/*/; do
-            local name work
-            name=$(basename "$target")
-            work=$(mktemp -d)
-            if env "$asan" "$ubsan" "build-fuzz/tests/fuzz/fuzz_$name" \
-                -max_total_time="${WL_FUZZ_SECONDS:-30}" -timeout=10 -rss_limit_mb=4096 \
-                -artifact_prefix="build-fuzz/crash-$name-" "$work" "$target" \
-                >"build-fuzz/fuzz-$name.log" 2>&1; then
-                # Executions, for docs/reliability.md.
-                echo "    fuzz $name: $(grep -o 'Done [0-9]* runs in [0-9]* second' \
-                    "build-fuzz/fuzz-$name.log" | tail -n 1)"
-                ok
-            else
-                tail -n 30 "build-fuzz/fuzz-$name.log" >&2
-                bad "fuzz $name"
-            fi
-            rm -rf "$work"
-        done
-    else
-        tail -n 30 build-fuzz.build.log >&2
-        bad "fuzz: build"
-    fi
+    phase "unit tests: gcc, clang, asan+ubsan, tsan"
+    unit build gcc
+    unit build-clang clang
+    unit build-asan asan+ubsan "$asan" "$ubsan"
+    unit build-tsan tsan "$tsan"
     phase_end
 
     # One test may take at most this long (pytest-timeout), so a hang is
     # one failure with a traceback rather than a CI run out of time.
     pytest_timeout=()
     if /usr/bin/python3 -c 'import pytest_timeout' 2>/dev/null; then
-        pytest_timeout=(--timeout="${WL_TEST_TIMEOUT:-900}")
+        pytest_timeout=(--timeout="${WL_TEST_TIMEOUT:-600}")
     fi
+    /usr/bin/python3 -c 'import xdist' 2>/dev/null ||
+        wl_die "pytest-xdist is missing: run scripts/deps.sh"
 
-    phase "end-to-end (real cluster, registry, kubectl)"
-    python3=/usr/bin/python3
-    WL_BUILD_DIR=$WL_ROOT/build timeout -s INT -k 120 "${WL_E2E_MAX:-1200}" \
-        $python3 -m pytest -v --maxfail=10 -p no:cacheprovider \
-        "${pytest_timeout[@]}" tests/e2e 2>&1 | tee build/e2e.log | grep -E 'PASSED|FAILED|ERROR' >&2
-    count_pytest build/e2e.log "e2e"
-    phase_end
+    e2e plain build "${WL_E2E_WORKERS:-3}" "${WL_E2E_MAX:-900}" tests/e2e -- WL_E2E_PASS=plain
 
     # The benchmarks at their smallest sizes, so they keep working; their
     # figures are printed, never judged here (docs/benchmarks.md).
@@ -181,20 +262,19 @@ main() {
     # The same suite against the sanitizer builds: every wasmlet process
     # the tests start (run, serve, watch) is instrumented, and a leak, a
     # UB report or a data race makes it exit non-zero, failing its test.
-    e2e_sanitized "ASan+UBSan" build-asan "$asan" "$ubsan"
-    e2e_sanitized "TSan" build-tsan "$tsan"
+    e2e asan+ubsan build-asan "${WL_E2E_SAN_WORKERS:-2}" "${WL_E2E_SAN_MAX:-1200}" \
+        tests/e2e -- "$asan" "$ubsan" WL_E2E_PASS=asan
+    local tsan_tests=(tests/e2e)
+    if ((!full)); then
+        mapfile -t tsan_tests < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' \
+            -e 's#^#tests/e2e/#' tests/e2e/tsan-subset.txt)
+    fi
+    e2e tsan build-tsan "${WL_E2E_SAN_WORKERS:-2}" "${WL_E2E_SAN_MAX:-1200}" \
+        "${tsan_tests[@]}" -- "$tsan" WL_E2E_PASS=tsan
+
+    ((have_asan)) && fuzz_collect
 
     summary
-}
-
-summary() {
-    wl_log "total time $((SECONDS - t_start)) s"
-    for f in "${failures[@]}"; do
-        printf 'FAILED: %s\n' "$f"
-    done
-    printf '%d passed, %d failed\n' "$passed" "$failed"
-    ((failed == 0))
-    exit
 }
 
 main "$@"

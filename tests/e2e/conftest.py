@@ -85,6 +85,18 @@ def _lib_settings():
     return pathlib.Path(out[0]), pathlib.Path(out[1])
 
 
+def _port_slot():
+    """(slot, slots): this process takes only ports p with p % slots == slot,
+    so parallel pytest workers (pytest-xdist sets PYTEST_XDIST_WORKER=gwN
+    and PYTEST_XDIST_WORKER_COUNT) never hand out the same free port
+    between one's probe and its server's bind."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if worker.startswith("gw") and worker[2:].isdigit() and count > 1:
+        return int(worker[2:]) % count, count
+    return 0, 1
+
+
 def alloc_ports(n):
     """n distinct free TCP ports on 127.0.0.1, outside the kernel's ephemeral
     range (so an outgoing connection cannot take one before its server binds)
@@ -95,10 +107,14 @@ def alloc_ports(n):
         )
     except (OSError, ValueError):
         lo, hi = 32768, 60999
+    slot, slots = _port_slot()
     candidates = [
         p
         for p in range(20000, 65000)
-        if not lo <= p <= hi and p not in _DEFAULT_PORTS and p not in _handed_out
+        if not lo <= p <= hi
+        and p % slots == slot
+        and p not in _DEFAULT_PORTS
+        and p not in _handed_out
     ]
     random.shuffle(candidates)
     ports = []
@@ -226,15 +242,15 @@ class Cluster:
         return (self.dir / "pki" / "bootstrap-token").read_text().strip()
 
 
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory):
+def _cluster_fixture(directory, keep_logs):
+    """Starts a control plane in directory, yields it, stops and purges it
+    (its logs kept in keep_logs); fails if a component outlives it."""
     k8s_bin, etcd = _lib_settings()
     for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"):
         _require_file(k8s_bin / name, name)
     _require_file(etcd, "etcd")
 
-    c = Cluster(tmp_path_factory.mktemp("cluster"), k8s_bin, etcd)
-    keep_logs = tmp_path_factory.getbasetemp() / "cluster-logs"
+    c = Cluster(directory, k8s_bin, etcd)
     seen = {}
     try:
         t0 = time.monotonic()
@@ -267,6 +283,59 @@ def cluster(tmp_path_factory):
                 f"{stop.stderr}",
                 pytrace=False,
             )
+
+
+@pytest.fixture(scope="session")
+def _shared_cluster(tmp_path_factory):
+    """The control plane of this pytest process (of each xdist worker): one
+    for every test module that leaves it as it found it."""
+    yield from _cluster_fixture(
+        tmp_path_factory.mktemp("cluster"), tmp_path_factory.getbasetemp() / "cluster-logs"
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster(request, tmp_path_factory):
+    """The shared control plane; or, for a module that sets OWN_CLUSTER =
+    True (it kills or restarts the API server or etcd, after which the
+    controller-manager and scheduler take a while to be themselves again),
+    a control plane of its own, stopped after the module."""
+    if getattr(request.module, "OWN_CLUSTER", False):
+        name = request.module.__name__.rsplit(".", 1)[-1]
+        yield from _cluster_fixture(
+            tmp_path_factory.mktemp(f"cluster-{name}"),
+            tmp_path_factory.getbasetemp() / f"cluster-logs-{name}",
+        )
+    else:
+        yield request.getfixturevalue("_shared_cluster")
+
+
+# Test files that take longest, first: pytest-xdist hands whole files
+# (--dist loadfile) to free workers in collection order, so the long ones
+# start at once and the short ones fill the gaps at the end. The rest
+# keep their order. Figures: docs/testing.md.
+_LONGEST_FIRST = (
+    "test_faults.py",
+    "test_hostile.py",
+    "test_certs.py",
+    "test_volumes.py",
+    "test_server.py",
+    "test_multinode.py",
+    "test_node.py",
+    "test_reconcile.py",
+    "test_pods.py",
+    "test_top.py",
+    "test_demo.py",
+    "test_examples.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        name = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+        return _LONGEST_FIRST.index(name) if name in _LONGEST_FIRST else len(_LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: a file's own order is kept
 
 
 # ---------------------------------------------------------------- registries

@@ -15,6 +15,10 @@ import urllib.request
 
 import pytest
 
+# It kills or restarts the API server or etcd: a control plane of its own
+# (conftest.py's cluster fixture).
+OWN_CLUSTER = True
+
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 WASM_CONFIG = "application/vnd.wasm.config.v0+json"
 WASM_LAYER = "application/wasm"

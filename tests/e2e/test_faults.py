@@ -25,6 +25,10 @@ from test_node import Wasmlet, node_json, ready_status, wait_for
 from test_pods import cstatus, events, get, pod, push_images
 from test_reconcile import pods_by_name, runs
 
+# It kills or restarts the API server or etcd: a control plane of its own
+# (conftest.py's cluster fixture).
+OWN_CLUSTER = True
+
 SUITE = "faults"
 MiB = 1024 * 1024
 

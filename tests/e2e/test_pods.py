@@ -423,8 +423,12 @@ def test_scheduler_places_wasm_pods_and_keeps_others_away(cluster, node,
              "metadata": {"name": "linux", "namespace": "default"},
              "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
     create(cluster, linux)
-    time.sleep(3)
-    p = get(cluster, "linux")
+    # The scheduler says why it cannot place it (no waiting on a clock).
+    p = wait_for("linux pod Unschedulable", lambda: (lambda p: p if any(
+        c["type"] == "PodScheduled" and c["status"] == "False"
+        and c.get("reason") == "Unschedulable"
+        for c in p["status"].get("conditions", [])) else None)(
+            get(cluster, "linux")), timeout=30)
     assert p["status"]["phase"] == "Pending"
     assert not p["spec"].get("nodeName")
     delete(cluster, "scheduled")

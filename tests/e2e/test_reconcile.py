@@ -10,6 +10,10 @@ import pytest
 from test_node import Wasmlet, node_json, ready_status, wait_for
 from test_pods import cstatus, delete, get, images, pod  # noqa: F401
 
+# It kills or restarts the API server or etcd: a control plane of its own
+# (conftest.py's cluster fixture).
+OWN_CLUSTER = True
+
 NODE = "wasm-reconcile"
 
 

@@ -11,6 +11,10 @@ import pytest
 from test_cli_run import WASMLET
 from test_node import wait_for
 
+# It kills or restarts the API server or etcd: a control plane of its own
+# (conftest.py's cluster fixture).
+OWN_CLUSTER = True
+
 
 class Watch:
     def __init__(self, cluster, path, log):
