@@ -1,3 +1,9 @@
+/* The CRI log writer and parser (runtime/crilog.h). A struct wl_cri_log
+ * owns its fd, the live file's name, the rotation state and each
+ * stream's unfinished line, all under its mutex: any thread may write.
+ * The files are its to append to, rotate and drop; readers
+ * (server/logs.c) only read them, taking a record as whole once its '\n'
+ * is there and a line once its F record is. */
 #include "runtime/crilog.h"
 
 #include <errno.h>
@@ -16,6 +22,7 @@
 struct pending {
     char buf[WL_CRI_MAX_LINE];
     size_t len;
+    bool split; /* a P record of the line was written, its F not yet */
 };
 
 struct wl_cri_log {
@@ -117,11 +124,17 @@ static int rotate(struct wl_cri_log *l)
 
 /* Rotates first when this record would take the live file past max_size.
  * An empty file takes any record, so a record is never split and a record
- * bigger than max_size gets a file of its own. */
+ * bigger than max_size gets a file of its own. While a line is being split
+ * into P records, the file may grow to twice max_size first: a line cut
+ * by rotation would lose its start when the older file is dropped, and a
+ * reader would show its end as a line of its own. */
 static void maybe_rotate(struct wl_cri_log *l, size_t total)
 {
     if (l->max_size <= 0 || l->size == 0 ||
         l->size + (int64_t)total <= l->rotate_at)
+        return;
+    if ((l->p[0].split || l->p[1].split) &&
+        l->size + (int64_t)total <= l->rotate_at + l->max_size)
         return;
     if (rotate(l) < 0) {
         /* Keep logging to the live file; try again a max_size later
@@ -205,6 +218,7 @@ static int emit(struct wl_cri_log *l, enum wl_cri_stream s, const char *text,
         l->size += w;
     }
     free(rec);
+    l->p[s].split = !full;
     if (l->echo)
         echo_line(l, s, text, len);
     return 0;

@@ -15,7 +15,15 @@
  * dropped), the live file is hard-linked as path.1 and a fresh empty file
  * is renamed over path. path therefore always exists, even after a crash
  * in the middle of a rotation, and reading path.k … path.1, path in that
- * order gives every record once. A record is never split across files.
+ * order gives every record once. A record is never split across files,
+ * and the P records of a line stay in one file with its F unless that
+ * would take the file past twice max_size: dropping the oldest file does
+ * not leave the end of such a line without its start.
+ *
+ * What a reader (server/logs.c) can rely on: each record is written with
+ * one write() and ends with '\n', so bytes after a file's last '\n' are a
+ * record still being written; P records at the end of the live file are
+ * a line still being written, until the log is closed (the final flush).
  */
 #ifndef WL_RUNTIME_CRILOG_H
 #define WL_RUNTIME_CRILOG_H

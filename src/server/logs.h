@@ -7,7 +7,13 @@
  * container wrote: each record's text, F records ending with "\n", P
  * (partial) records joined to the next; stdout and stderr together, in
  * file order. A line that is not a CRI record is shown as it is, as a
- * line of its own text (never filtered by since_ns, never timestamped).
+ * line of its own text (never timestamped).
+ *
+ * Only what the writer finished is shown, while it appends and rotates:
+ * never a record still being written (the bytes after the last '\n'),
+ * and never a line still being split into P records -- unless the run
+ * ended (n.exit or (n+1).log exists): then trailing P records are its
+ * unfinished last line, shown without a final '\n'.
  *
  *     struct wl_log_opts o = {.follow = true, .tail_lines = 10};
  *     if (wl_log_reader_open(dir, 3, &o, &r, &err) < 0) ... 404
@@ -41,13 +47,16 @@ struct wl_log_opts {
 struct wl_log_reader;
 
 /* Opens run `run`'s log of the container whose dir is ctr_dir: the
- * rotated files n.log.k … n.log.1, then n.log, oldest first. tail_lines
- * counts output lines (joined partials; an unfinished last line counts)
- * across the rotated files, reading backwards from the end; with since_ns
- * too, only lines at or after since_ns count (the kubelet: since first,
- * then tail). Returns -1 and err (errnum ENOENT) when n.log does not
- * exist, -1 and err on other failures. *ret is freed with
- * wl_log_reader_free(). */
+ * rotated files n.log.k … n.log.1, then n.log, oldest first. Without
+ * follow, the reader shows the log as it was here, at the open: what is
+ * appended while it is read is not (so tail_lines is exact). tail_lines
+ * counts output lines (joined partials; a finished run's unfinished last
+ * line counts) across the rotated files, reading backwards from the end;
+ * since_ns keeps the lines from the first whose last record is at or
+ * after since_ns (so a line is never cut in two), before tail_lines
+ * counts (the kubelet: since first, then tail). Returns -1 and err
+ * (errnum ENOENT) when n.log does not exist, -1 and err on other
+ * failures. *ret is freed with wl_log_reader_free(). */
 int wl_log_reader_open(const char *ctr_dir, unsigned run,
                        const struct wl_log_opts *opts,
                        struct wl_log_reader **ret, struct wl_error *err);

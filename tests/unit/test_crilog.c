@@ -284,6 +284,38 @@ static void test_crilog_big_record_gets_a_file_of_its_own(void)
     CHECK_INT(file_size(p, 0), REC);
 }
 
+static void test_crilog_rotation_keeps_a_split_line_in_one_file(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_cri_log *l = NULL;
+    char p[256];
+    fresh_log(p, sizeof(p), "split.log");
+    struct wl_cri_log_opts opts = {.max_size = 20000, .max_files = 10};
+    CHECK_INT(wl_cri_log_open(p, &opts, &l, &err), 0);
+    write_numbered(l, 0, 1);
+    /* P, P, F: 16425 + 16425 + 51 bytes. The second P passes max_size,
+     * yet stays with the first, or the line's start could be dropped
+     * with 0.log.1 while its end lives on. */
+    size_t n = 2 * WL_CRI_MAX_LINE + 10;
+    unsigned char *big = malloc(n + 1);
+    memset(big, 'x', n);
+    big[n] = '\n';
+    wl_cri_log_write(l, WL_CRI_STDOUT, big, n + 1);
+    write_numbered(l, 1, 2);
+    CHECK_INT(file_size(p, 1), REC + 2 * (40 + WL_CRI_MAX_LINE + 1) + 51);
+    CHECK_INT(file_size(p, 0), REC);
+    /* Not beyond twice max_size: a line without end is split then. */
+    size_t huge = 6 * WL_CRI_MAX_LINE;
+    big = realloc(big, huge);
+    memset(big, 'y', huge);
+    wl_cri_log_write(l, WL_CRI_STDERR, big, huge);
+    wl_cri_log_close(l);
+    free(big);
+    for (int k = 0; k < 5; k++)
+        CHECK(file_size(p, k) <= 2 * opts.max_size);
+    CHECK(file_size(p, 3) > 0);
+}
+
 static void test_crilog_appending_to_a_full_file_rotates(void)
 {
     struct wl_error err = WL_ERROR_INIT;
@@ -432,6 +464,7 @@ WL_TEST_MAIN(WL_T(test_setup), WL_T(test_crilog_lines_and_partial_flush),
              WL_T(test_crilog_rotates_when_a_record_would_pass_max_size),
              WL_T(test_crilog_rotation_keeps_max_files),
              WL_T(test_crilog_big_record_gets_a_file_of_its_own),
+             WL_T(test_crilog_rotation_keeps_a_split_line_in_one_file),
              WL_T(test_crilog_appending_to_a_full_file_rotates),
              WL_T(test_crilog_rejects_bad_rotation_opts),
              WL_T(test_crilog_rotation_with_concurrent_writers_loses_nothing),

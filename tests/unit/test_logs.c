@@ -1,6 +1,8 @@
 /* Reading container logs back for `kubectl logs`: records to text,
  * partial lines, timestamps, tail, since, limit, follow (appends, the
- * run's end, the dir's removal, rotation), malformed lines. */
+ * run's end, the dir's removal, rotation), malformed lines, and only
+ * whole records and lines of a log still being written. (The race of
+ * reading while a writer floods and rotates: test_logs_race.c.) */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -90,6 +92,17 @@ static char *logs(const char *c, unsigned run, struct wl_log_opts o)
 
 static const struct wl_log_opts all_lines = {.tail_lines = -1};
 
+/* Run 0's log in c, read with o, is want. */
+#define CHECK_LOGS(c, o, want)                                                 \
+    do {                                                                       \
+        char *wl_s_ = logs(c, 0, o);                                           \
+        bool wl_ok_ = wl_s_ && strcmp(wl_s_, want) == 0;                       \
+        if (!wl_ok_)                                                           \
+            fprintf(stderr, "  got \"%s\"\n", wl_s_ ? wl_s_ : "(null)");       \
+        free(wl_s_);                                                           \
+        CHECK(wl_ok_);                                                         \
+    } while (0)
+
 static void test_logs_full_read_has_both_streams(void)
 {
     char c[256];
@@ -121,7 +134,13 @@ static void test_logs_partial_records_join_into_one_line(void)
            "2026-11-27T10:00:02.000000000Z stdout P lo \n"
            "2026-11-27T10:00:03.000000000Z stdout F world\n"
            "2026-11-27T10:00:04.000000000Z stderr P no newline\n");
+    /* While the run goes on, the last line may go on too: not yet. */
     char *s = logs(c, 0, all_lines);
+    CHECK_STR(s, "hello world\n");
+    free(s);
+    /* The run ended: its unfinished last line. */
+    append(c, "0.exit", "{}");
+    s = logs(c, 0, all_lines);
     CHECK_STR(s, "hello world\nno newline");
     free(s);
 }
@@ -173,9 +192,14 @@ static void test_logs_tail_counts_lines_across_a_rotation(void)
     s = logs(c, 0, all_lines);
     CHECK_STR(s, "z\na\nb1b2b3\nc\n");
     free(s);
-    /* An unfinished last line counts as one. */
+    /* A line still being written does not count yet; a finished run's
+     * unfinished last line counts as one. */
     append(c, "0.log", "2026-11-27T10:00:07.000000000Z stdout P d\n");
     o.tail_lines = 1;
+    s = logs(c, 0, o);
+    CHECK_STR(s, "c\n");
+    free(s);
+    append(c, "0.exit", "{}");
     s = logs(c, 0, o);
     CHECK_STR(s, "d");
     free(s);
@@ -276,14 +300,16 @@ static void test_logs_malformed_lines_pass_through(void)
            "2026-13-27T10:00:01.000000000Z stdout F bad month\n"
            "2026-11-27T10:00:02.000000000Z stdout\n"
            "torn at the end");
+    /* The torn end is a record still being written, or never finished:
+     * not shown. */
     char *s = logs(c, 0, all_lines);
     CHECK_STR(s, "garbage\n\nok\n2026-13-27T10:00:01.000000000Z stdout F bad "
-                 "month\n2026-11-27T10:00:02.000000000Z stdout\ntorn at the "
-                 "end\n");
+                 "month\n2026-11-27T10:00:02.000000000Z stdout\n");
     free(s);
     struct wl_log_opts o = {.tail_lines = 2};
     s = logs(c, 0, o);
-    CHECK_STR(s, "2026-11-27T10:00:02.000000000Z stdout\ntorn at the end\n");
+    CHECK_STR(s, "2026-13-27T10:00:01.000000000Z stdout F bad month\n"
+                 "2026-11-27T10:00:02.000000000Z stdout\n");
     free(s);
 
     /* A line with no end: passed on in pieces, all of it. */
@@ -299,6 +325,134 @@ static void test_logs_malformed_lines_pass_through(void)
     CHECK(s && strncmp(s, big, n) == 0 && strcmp(s + n, "\nafter\n") == 0);
     free(s);
     free(big);
+}
+
+static void test_logs_record_being_written_is_left_out_until_whole(void)
+{
+    char c[256];
+    ctr(c, sizeof(c), "writing");
+    /* A write() seen in the middle: the second record has no end yet. */
+    append(c, "0.log",
+           "2026-11-27T10:00:01.000000000Z stdout F one\n"
+           "2026-11-27T10:00:02.0000");
+    CHECK_LOGS(c, all_lines, "one\n");
+    struct wl_log_opts o = {.tail_lines = 1};
+    CHECK_LOGS(c, o, "one\n");
+    /* A follower gets it whole once it is. */
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_log_reader *r = NULL;
+    struct wl_log_opts f = {.follow = true, .tail_lines = -1};
+    CHECK_INT(wl_log_reader_open(c, 0, &f, &r, &err), 0);
+    char buf[256];
+    CHECK_INT(wl_log_reader_read(r, buf, sizeof(buf), 1000, -1), 4);
+    CHECK(memcmp(buf, "one\n", 4) == 0);
+    CHECK_INT(wl_log_reader_read(r, buf, sizeof(buf), 20, -1), -2);
+    append(c, "0.log", "00000Z stdout F two\n");
+    CHECK_INT(wl_log_reader_read(r, buf, sizeof(buf), 1000, -1), 4);
+    CHECK(memcmp(buf, "two\n", 4) == 0);
+    wl_log_reader_free(r);
+}
+
+static void test_logs_torn_end_of_a_rotated_file_is_dropped(void)
+{
+    char c[256];
+    ctr(c, sizeof(c), "torn-rotated");
+    append(c, "0.log.1",
+           "2026-11-27T10:00:01.000000000Z stdout F a\n"
+           "2026-11-27T10:00:02.000000000Z std");
+    append(c, "0.log",
+           "2026-11-27T10:00:03.000000000Z stdout F b\n"
+           "2026-11-27T10:00:04.000000000Z stdout F c\n");
+    CHECK_LOGS(c, all_lines, "a\nb\nc\n");
+    struct wl_log_opts o = {.tail_lines = 3};
+    CHECK_LOGS(c, o, "a\nb\nc\n");
+}
+
+static void test_logs_line_being_split_is_not_shown_until_it_ends(void)
+{
+    char c[256];
+    ctr(c, sizeof(c), "splitting");
+    /* The writer is splitting a long line; its start is in 0.log.1. */
+    append(c, "0.log.1",
+           "2026-11-27T10:00:01.000000000Z stdout F a\n"
+           "2026-11-27T10:00:02.000000000Z stdout P b1\n");
+    append(c, "0.log", "2026-11-27T10:00:03.000000000Z stdout P b2\n");
+    CHECK_LOGS(c, all_lines, "a\n");
+    struct wl_log_opts o = {.tail_lines = 1};
+    CHECK_LOGS(c, o, "a\n");
+    /* A follower waits for the line's end, then has it whole. */
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_log_reader *r = NULL;
+    struct wl_log_opts f = {.follow = true, .tail_lines = 0};
+    CHECK_INT(wl_log_reader_open(c, 0, &f, &r, &err), 0);
+    /* b1 is in a file that will not grow: it may come at once, as the
+     * start of the line. The rest waits for the line's end. */
+    char buf[256];
+    size_t got = 0;
+    ssize_t n;
+    while ((n = wl_log_reader_read(r, buf + got, sizeof(buf) - got, 20, -1)) >
+           0)
+        got += (size_t)n;
+    CHECK_INT(n, -2);
+    append(c, "0.log", "2026-11-27T10:00:04.000000000Z stdout P b3\n");
+    while ((n = wl_log_reader_read(r, buf + got, sizeof(buf) - got, 20, -1)) >
+           0)
+        got += (size_t)n;
+    CHECK_INT(n, -2);
+    CHECK(got == 0 || (got == 2 && memcmp(buf, "b1", 2) == 0));
+    append(c, "0.log", "2026-11-27T10:00:05.000000000Z stdout F b4\n");
+    while (got < 9 && (n = wl_log_reader_read(r, buf + got, sizeof(buf) - got,
+                                              1000, -1)) > 0)
+        got += (size_t)n;
+    CHECK_INT(got, 9);
+    CHECK(memcmp(buf, "b1b2b3b4\n", 9) == 0);
+    wl_log_reader_free(r);
+}
+
+static void test_logs_without_follow_shows_the_log_as_it_was_at_the_open(void)
+{
+    char c[256];
+    ctr(c, sizeof(c), "snapshot");
+    append(c, "0.log", "2026-11-27T10:00:01.000000000Z stdout F one\n");
+    struct wl_error err = WL_ERROR_INIT;
+    struct wl_log_reader *r = NULL;
+    struct wl_log_opts o = {.tail_lines = 1};
+    CHECK_INT(wl_log_reader_open(c, 0, &o, &r, &err), 0);
+    append(c, "0.log", "2026-11-27T10:00:02.000000000Z stdout F two\n");
+    char *s = read_all(r, 4096);
+    CHECK_STR(s, "one\n");
+    free(s);
+    wl_log_reader_free(r);
+}
+
+static void test_logs_since_never_cuts_a_line(void)
+{
+    char c[256];
+    ctr(c, sizeof(c), "since-whole");
+    append(c, "0.log",
+           "2026-11-27T10:00:01.000000000Z stdout F one\n"
+           "2026-11-27T10:00:02.000000000Z stdout P t\n"
+           "2026-11-27T10:00:04.000000000Z stdout F wo\n"
+           "2026-11-27T10:00:05.000000000Z stdout F three\n");
+    /* "two" ends after since: all of it, P record included. */
+    struct wl_log_opts o = {.tail_lines = -1, .since_ns = (T0 + 3) * NS};
+    CHECK_LOGS(c, o, "two\nthree\n");
+    o.tail_lines = 1;
+    CHECK_LOGS(c, o, "three\n");
+}
+
+static void test_logs_open_steps_over_a_name_being_rotated(void)
+{
+    char c[256];
+    ctr(c, sizeof(c), "shifting");
+    /* Mid-rotation: 0.log.1 was renamed to 0.log.2, 0.log not yet linked
+     * as 0.log.1 (or a crash there). */
+    append(c, "0.log.3", "2026-11-27T10:00:01.000000000Z stdout F a\n");
+    append(c, "0.log.2", "2026-11-27T10:00:02.000000000Z stdout F b\n");
+    append(c, "0.log", "2026-11-27T10:00:03.000000000Z stdout F c\n");
+    CHECK_LOGS(c, all_lines, "a\nb\nc\n");
+    struct wl_log_opts o = {.tail_lines = 2};
+    CHECK_LOGS(c, o, "b\nc\n");
 }
 
 static void test_logs_missing_log_is_an_error(void)
@@ -540,6 +694,12 @@ WL_TEST_MAIN(WL_T(test_setup), WL_T(test_logs_full_read_has_both_streams),
              WL_T(test_logs_since_then_tail),
              WL_T(test_logs_limit_bytes_cuts_exactly),
              WL_T(test_logs_malformed_lines_pass_through),
+             WL_T(test_logs_record_being_written_is_left_out_until_whole),
+             WL_T(test_logs_torn_end_of_a_rotated_file_is_dropped),
+             WL_T(test_logs_line_being_split_is_not_shown_until_it_ends),
+             WL_T(test_logs_without_follow_shows_the_log_as_it_was_at_the_open),
+             WL_T(test_logs_since_never_cuts_a_line),
+             WL_T(test_logs_open_steps_over_a_name_being_rotated),
              WL_T(test_logs_missing_log_is_an_error),
              WL_T(test_logs_follow_sees_an_append_quickly),
              WL_T(test_logs_follow_stops_when_the_client_goes),
