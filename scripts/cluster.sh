@@ -362,7 +362,7 @@ start_apiserver() {
 		--client-ca-file="$PKI/ca.crt" \
 		--enable-bootstrap-token-auth \
 		--authorization-mode=Node,RBAC \
-		--enable-admission-plugins=NodeRestriction \
+		--enable-admission-plugins=NodeRestriction,PodNodeSelector \
 		--allow-privileged=true \
 		--service-cluster-ip-range=10.0.0.0/24 \
 		--endpoint-reconciler-type=none \

@@ -2,10 +2,14 @@
 
 One real control plane (scripts/cluster.sh) and three registries
 (scripts/registry.sh: plain, TLS + basic auth, and token auth with its token
-server) per test session, each in
-its own temporary directory on free ports, so a session never touches a
-developer's default cluster (or another session's). They are always stopped
-and purged at the end, and the session fails if a process outlives them.
+server) per pytest run, each in its own temporary directory on free ports,
+so a run never touches a developer's default cluster (or another run's).
+Under pytest-xdist the controller starts them before its workers and every
+worker shares them; each test module works in a namespace of its own with
+nodes of its own (ClusterView, GROUP_LABEL), and a module that kills the API
+server or stops the registry gets one of its own (OWN_CLUSTER,
+OWN_REGISTRY). They are always stopped and purged at the end, and the run
+fails if a process outlives them.
 
 Environment:
   WL_BUILD_DIR   meson build dir (default: <repo>/build); test modules are
@@ -187,11 +191,14 @@ class Cluster:
 
     COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
-    def __init__(self, directory, k8s_bin, etcd):
+    def __init__(self, directory, k8s_bin, etcd, ports=None):
+        """ports: the five ports of a control plane already started (by
+        another process); by default, five free ones."""
         self.dir = pathlib.Path(directory)
-        self.k8s_bin = k8s_bin
-        self.kubectl_bin = k8s_bin / "kubectl"
-        etcd_port, peer_port, api_port, kcm_port, sched_port = alloc_ports(5)
+        self.k8s_bin = pathlib.Path(k8s_bin)
+        self.kubectl_bin = self.k8s_bin / "kubectl"
+        self.etcd = pathlib.Path(etcd)
+        etcd_port, peer_port, api_port, kcm_port, sched_port = ports or alloc_ports(5)
         self.ports = {
             "WL_ETCD_PORT": etcd_port,
             "WL_ETCD_PEER_PORT": peer_port,
@@ -285,29 +292,216 @@ def _cluster_fixture(directory, keep_logs):
             )
 
 
-@pytest.fixture(scope="session")
-def _shared_cluster(tmp_path_factory):
-    """The control plane of this pytest process (of each xdist worker): one
-    for every test module that leaves it as it found it."""
-    yield from _cluster_fixture(
-        tmp_path_factory.mktemp("cluster"), tmp_path_factory.getbasetemp() / "cluster-logs"
+# The group label of a test module's nodes, and what its namespace's
+# scheduler.alpha.kubernetes.io/node-selector asks of a node (the API
+# server's PodNodeSelector admission plugin, scripts/cluster.sh): a pod
+# the scheduler places lands on a node of its own module, never on one of
+# a module running beside it.
+GROUP_LABEL = "e2e.wasmlet.dev/group"
+
+
+class ClusterView:
+    """A test module's view of a control plane: everything of the Cluster,
+    and kubectl() in the module's own namespace (self.namespace) unless
+    the call names one (-n, --namespace, -A)."""
+
+    def __init__(self, cluster, namespace):
+        self._cluster = cluster
+        self.namespace = namespace
+
+    def __getattr__(self, name):
+        return getattr(self._cluster, name)
+
+    def kubectl(self, *args, **kwargs):
+        flags = [str(a) for a in args]
+        if "--" in flags:
+            flags = flags[: flags.index("--")]
+        named = any(
+            f in ("-n", "--namespace", "-A", "--all-namespaces")
+            or f.startswith(("--namespace=", "-n="))
+            for f in flags
+        )
+        if not named:
+            args = ("-n", self.namespace, *args)
+        return self._cluster.kubectl(*args, **kwargs)
+
+
+def _module_namespace(cluster, module):
+    """Creates the module's namespace (named for the module: test_pods ->
+    pods), with the node selector of its group, and waits for what the
+    controller-manager puts in every namespace (the default
+    ServiceAccount, which pod admission needs, and kube-root-ca.crt);
+    yields its view of the cluster, and deletes the namespace after."""
+    ns = module.rsplit(".", 1)[-1].removeprefix("test_").replace("_", "-")
+    cluster.kubectl(
+        "create",
+        "-f",
+        "-",
+        input=json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": ns,
+                    "annotations": {
+                        "scheduler.alpha.kubernetes.io/node-selector": f"{GROUP_LABEL}={ns}"
+                    },
+                },
+            }
+        ),
     )
+    deadline = time.monotonic() + 60
+    while (
+        cluster.kubectl("-n", ns, "get", "serviceaccount/default", "configmap/kube-root-ca.crt",
+                        check=False).returncode
+        != 0
+    ):
+        if time.monotonic() > deadline:
+            pytest.fail(f"namespace {ns}: no default ServiceAccount after 60 s", pytrace=False)
+        time.sleep(0.2)
+    yield ClusterView(cluster, ns)
+    cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+# xdist's workerinput key for what the controller shares with its workers.
+_SHARED = "wl_shared"
+
+
+def _shared_info(config):
+    """What the controller started for the workers (a dict), or None when
+    this process starts its own (no xdist, or -n 0)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None or _SHARED not in workerinput:
+        return None
+    info = json.loads(workerinput[_SHARED])
+    if "error" in info:
+        pytest.fail(f"shared control plane or registries: {info['error']}", pytrace=False)
+    return info
+
+
+class _SharedServices:
+    """The control plane and the three registries that every worker of a
+    pytest-xdist run shares, started by the controller before the workers
+    and stopped after them."""
+
+    def __init__(self, base):
+        self.base = pathlib.Path(base)
+        self.gens = []
+        self.info = {}
+
+    def _enter(self, gen):
+        value = next(gen)
+        self.gens.append(gen)
+        return value
+
+    def start(self):
+        t0 = time.monotonic()
+        c = self._enter(_cluster_fixture(self.base / "cluster", self.base / "cluster-logs"))
+        self.info["cluster"] = {
+            "dir": str(c.dir),
+            "k8s_bin": str(c.k8s_bin),
+            "etcd": str(c.etcd),
+            "ports": list(c.ports.values()),
+        }
+        reg_base = self.base / "registry" / "registry"
+        reg_base.parent.mkdir(parents=True, exist_ok=True)
+        r = self._enter(_registry_fixture(reg_base, tls=False))
+        t = self._enter(_registry_fixture(reg_base, tls=True))
+        k = self._enter(_registry_fixture(reg_base, tls=False, make=TokenRegistry))
+        self.info["registries"] = {
+            "base": str(reg_base),
+            "plain": r.port,
+            "tls": t.port,
+            "token": [k.port, k.token_port],
+        }
+        sys.stderr.write(
+            f"shared control plane and registries up in {time.monotonic() - t0:.1f} s "
+            f"({self.base})\n"
+        )
+
+    def stop(self):
+        errors = []
+        for gen in reversed(self.gens):
+            try:
+                next(gen, None)
+            except BaseException as e:  # pytest.fail's outcome, among others
+                errors.append(str(e))
+        self.gens = []
+        return errors
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    """Under pytest-xdist (-n N, N > 0), the controller starts the shared
+    control plane and registries once, for every worker."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    base = pathlib.Path(config._tmp_path_factory.getbasetemp()) / "shared"
+    base.mkdir(parents=True, exist_ok=True)
+    shared = _SharedServices(base)
+    config._wl_shared = shared
+    try:
+        shared.start()
+    except BaseException as e:  # told to every test, which then fails
+        shared.info = {"error": str(e)}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist: hands the shared services to a worker."""
+    shared = getattr(node.config, "_wl_shared", None)
+    if shared is not None:
+        node.workerinput[_SHARED] = json.dumps(shared.info)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """The controller stops the shared services after its workers are
+    done; one that cannot be stopped cleanly (a process left running)
+    makes the run fail."""
+    shared = getattr(session.config, "_wl_shared", None)
+    if shared is None:
+        return
+    errors = shared.stop()
+    for e in errors:
+        sys.stderr.write(f"shared services teardown: {e}\n")
+    if errors:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def _shared_cluster(request, tmp_path_factory):
+    """The control plane the test modules share: the controller's under
+    pytest-xdist, else one this process starts when it is first needed."""
+    info = _shared_info(request.config)
+    if info is None:
+        yield from _cluster_fixture(
+            tmp_path_factory.mktemp("cluster"), tmp_path_factory.getbasetemp() / "cluster-logs"
+        )
+        return
+    c = info["cluster"]
+    yield Cluster(c["dir"], c["k8s_bin"], c["etcd"], ports=c["ports"])
 
 
 @pytest.fixture(scope="module")
 def cluster(request, tmp_path_factory):
-    """The shared control plane; or, for a module that sets OWN_CLUSTER =
-    True (it kills or restarts the API server or etcd, after which the
-    controller-manager and scheduler take a while to be themselves again),
-    a control plane of its own, stopped after the module."""
+    """The module's view of the shared control plane, in a namespace of
+    its own (ClusterView); or, for a module that sets OWN_CLUSTER = True
+    (it kills or restarts the API server or etcd, which would break the
+    modules beside it), a control plane of its own, stopped after it."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
     if getattr(request.module, "OWN_CLUSTER", False):
-        name = request.module.__name__.rsplit(".", 1)[-1]
-        yield from _cluster_fixture(
+        gen = _cluster_fixture(
             tmp_path_factory.mktemp(f"cluster-{name}"),
             tmp_path_factory.getbasetemp() / f"cluster-logs-{name}",
         )
+        own = next(gen)
+        try:
+            yield from _module_namespace(own, name)
+        finally:
+            next(gen, None)
     else:
-        yield request.getfixturevalue("_shared_cluster")
+        yield from _module_namespace(request.getfixturevalue("_shared_cluster"), name)
 
 
 # Test files that take longest, first: pytest-xdist hands whole files
@@ -345,11 +539,11 @@ class Registry:
     """A registry started by scripts/registry.sh, with a small OCI
     distribution client (urllib, TLS always verified)."""
 
-    def __init__(self, base_dir, tls):
+    def __init__(self, base_dir, tls, port=None):
         self.tls = tls
         self.base_dir = pathlib.Path(base_dir)  # WL_REGISTRY_DIR
         self.dir = pathlib.Path(f"{base_dir}-tls") if tls else self.base_dir
-        self.port = alloc_ports(1)[0]
+        self.port = port or alloc_ports(1)[0]
         self.host = f"127.0.0.1:{self.port}"
         self.url = f"{'https' if tls else 'http'}://{self.host}"
         self.user = "wasmlet"
@@ -474,13 +668,13 @@ class TokenRegistry(Registry):
     itself: on a 401 it asks the token server (Basic credentials) for the
     challenge's scope and retries with the token."""
 
-    def __init__(self, base_dir):
-        super().__init__(base_dir, tls=False)
+    def __init__(self, base_dir, port=None, token_port=None):
+        super().__init__(base_dir, tls=False, port=port)
         self.dir = pathlib.Path(f"{base_dir}-token")
         self.flag = ["--token-auth"]
         self.env.pop("WL_REGISTRY_PORT", None)
         self.env["WL_REGISTRY_TOKEN_PORT"] = str(self.port)
-        self.token_port = alloc_ports(1)[0]
+        self.token_port = token_port or alloc_ports(1)[0]
         self.env["WL_REGISTRY_TOKEN_SERVER_PORT"] = str(self.token_port)
         self.token_url = f"http://127.0.0.1:{self.token_port}"
         self.realm = f"{self.token_url}/token"
@@ -575,20 +769,64 @@ def _registry_base(tmp_path_factory):
     return tmp_path_factory.mktemp("registry") / "registry"
 
 
+def _shared_registry(request, kind):
+    """The shared registry of kind (plain, tls, token): the controller's
+    under pytest-xdist, else one this process starts when first needed."""
+    info = _shared_info(request.config)
+    if info is None:
+        base = request.getfixturevalue("_registry_base")
+        make = TokenRegistry if kind == "token" else None
+        yield from _registry_fixture(base, tls=kind == "tls", make=make)
+        return
+    r = info["registries"]
+    if kind == "token":
+        yield TokenRegistry(r["base"], port=r["token"][0], token_port=r["token"][1])
+    else:
+        yield Registry(r["base"], tls=kind == "tls", port=r[kind])
+
+
 @pytest.fixture(scope="session")
-def registry(_registry_base):
+def _shared_plain_registry(request):
+    yield from _shared_registry(request, "plain")
+
+
+@pytest.fixture(scope="session")
+def _shared_tls_registry(request):
+    yield from _shared_registry(request, "tls")
+
+
+@pytest.fixture(scope="session")
+def _shared_token_registry(request):
+    yield from _shared_registry(request, "token")
+
+
+def _module_registry(request, tmp_path_factory, kind):
+    """The shared registry of kind; or, for a module that sets
+    OWN_REGISTRY = True (it stops the registry or edits its storage), one of
+    its own."""
+    if getattr(request.module, "OWN_REGISTRY", False):
+        name = request.module.__name__.rsplit(".", 1)[-1]
+        base = tmp_path_factory.mktemp(f"registry-{name}") / "registry"
+        make = TokenRegistry if kind == "token" else None
+        yield from _registry_fixture(base, tls=kind == "tls", make=make)
+    else:
+        yield request.getfixturevalue(f"_shared_{kind}_registry")
+
+
+@pytest.fixture(scope="module")
+def registry(request, tmp_path_factory):
     """The plain registry: HTTP, anonymous, delete enabled."""
-    yield from _registry_fixture(_registry_base, tls=False)
+    yield from _module_registry(request, tmp_path_factory, "plain")
 
 
-@pytest.fixture(scope="session")
-def tls_registry(_registry_base):
+@pytest.fixture(scope="module")
+def tls_registry(request, tmp_path_factory):
     """The TLS + basic-auth registry (certificate from its own CA, r.ca)."""
-    yield from _registry_fixture(_registry_base, tls=True)
+    yield from _module_registry(request, tmp_path_factory, "tls")
 
 
-@pytest.fixture(scope="session")
-def token_registry(_registry_base):
+@pytest.fixture(scope="module")
+def token_registry(request, tmp_path_factory):
     """The token-auth registry (HTTP; Bearer tokens from its token server at
     r.realm for r.user/r.password, r.stats() counts the token requests)."""
-    yield from _registry_fixture(_registry_base, tls=False, make=TokenRegistry)
+    yield from _module_registry(request, tmp_path_factory, "token")

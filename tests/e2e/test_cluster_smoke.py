@@ -18,6 +18,8 @@ import pytest
 # It kills or restarts the API server or etcd: a control plane of its own
 # (conftest.py's cluster fixture).
 OWN_CLUSTER = True
+# It stops and starts the registry: one of its own too.
+OWN_REGISTRY = True
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 WASM_CONFIG = "application/vnd.wasm.config.v0+json"
@@ -189,7 +191,7 @@ def test_scheduler_binds_a_pod_to_the_only_node(cluster):
         ],
     }
     try:
-        cluster.kubectl("create", "-f", "-", input=json.dumps(objs))
+        cluster.kubectl("-n", "default", "create", "-f", "-", input=json.dumps(objs))
         deadline = time.monotonic() + 30
         while True:
             got = cluster.kubectl("-n", "default", "get", "pod", pod, "-o",

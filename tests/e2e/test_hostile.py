@@ -386,19 +386,20 @@ def pod(name, container, **spec):
          "terminationGracePeriodSeconds": 2, "containers": [container]}
     s.update(spec)
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "default",
-                         "labels": dict(LABELS)}, "spec": s}
+            "metadata": {"name": name, "labels": dict(LABELS)}, "spec": s}
 
 
 def waiting(reasons, *needles):
     """The container waits with one of reasons, its message holding every
-    needle."""
+    needle ("{ns}" in one stands for the pod's namespace)."""
     reasons = {reasons} if isinstance(reasons, str) else set(reasons)
 
     def check(p, env):
         w = state(p).get("waiting") or {}
         msg = w.get("message") or ""
-        return w.get("reason") in reasons and all(n in msg for n in needles)
+        ns = p["metadata"]["namespace"]
+        return w.get("reason") in reasons and all(
+            n.replace("{ns}", ns) in msg for n in needles)
     check.what = f"waiting {sorted(reasons)} with {needles}"
     return check
 
@@ -697,16 +698,16 @@ def cases():
             {"name": "X", "valueFrom": {"configMapKeyRef": {
                 "name": "hostile-absent", "key": "k"}}}]),
             waiting("CreateContainerConfigError",
-                    "configmap default/hostile-absent not found")),
+                    "configmap {ns}/hostile-absent not found")),
         Case("spec-env-missing-secret-key", lambda i, e: ctr(i[H], env=[
             {"name": "X", "valueFrom": {"secretKeyRef": {
                 "name": "hostile-sec", "key": "nokey"}}}]),
             waiting("CreateContainerConfigError", "couldn't find key nokey "
-                    "in secret default/hostile-sec")),
+                    "in secret {ns}/hostile-sec")),
         Case("spec-envfrom-missing-secret", lambda i, e: ctr(
             i[H], envFrom=[{"secretRef": {"name": "hostile-nosecret"}}]),
             waiting("CreateContainerConfigError",
-                    "secret default/hostile-nosecret not found")),
+                    "secret {ns}/hostile-nosecret not found")),
         Case("spec-env-expansion-loops", lambda i, e: ctr(i[H], env=[
             {"name": "A", "value": "$(A)$(A)"},
             {"name": "B", "value": "$(C)"},
@@ -843,7 +844,7 @@ def table(cluster, node, registry, fake, refused_host, images, work):
     (host / "afile").write_text("a file\n")
     env = Env(cluster, node, registry, fake, refused_host)
     objs = [{"apiVersion": "v1", "kind": "Secret",
-             "metadata": {"name": "hostile-sec", "namespace": "default"},
+             "metadata": {"name": "hostile-sec"},
              "stringData": {"key": "value"}}]
     for c in CASES:
         extra = dict(c.spec)

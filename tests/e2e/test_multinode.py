@@ -110,7 +110,7 @@ def deployment(image):
             "terminationGracePeriodSeconds": 2,
             "containers": [{"name": "main", "image": image}]}
     return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": APP, "namespace": "default"},
+            "metadata": {"name": APP},
             "spec": {"replicas": REPLICAS,
                      "selector": {"matchLabels": {"app": APP}},
                      "template": {"metadata": {"labels": {"app": APP}},

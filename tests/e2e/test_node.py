@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from conftest import GROUP_LABEL
 from test_cli_run import WASMLET
 
 
@@ -25,11 +26,15 @@ class Wasmlet:
 
     def start(self):
         self.log = open(self.log_path, "ab")
+        # In its module's group (conftest.GROUP_LABEL): the pods the
+        # scheduler places from the module's namespace land here.
+        group = ["--node-labels", f"{GROUP_LABEL}={self.cluster.namespace}"] \
+            if getattr(self.cluster, "namespace", None) else []
         self.proc = subprocess.Popen(
             [WASMLET, "serve", "--kubeconfig", str(self.cluster.kubeconfig),
              "--node-name", self.name, "--node-ip", "127.0.0.1",
              "--port", str(self.port), "--data-dir", str(self.data_dir),
-             *self.extra],
+             *group, *self.extra],
             stdout=self.log, stderr=subprocess.STDOUT)
         return self
 
@@ -219,7 +224,7 @@ def test_drain_on_exit_cordons_and_evicts(cluster, node):
         cluster, node.name)) or {}).get("status") == "True", timeout=10)
     pod = {
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": f"{node.name}-victim", "namespace": "default"},
+        "metadata": {"name": f"{node.name}-victim"},
         "spec": {
             "nodeName": node.name,
             "automountServiceAccountToken": False,
@@ -233,14 +238,15 @@ def test_drain_on_exit_cordons_and_evicts(cluster, node):
     assert n["spec"].get("unschedulable") is True
     # Evicted: the pod manager finishes the deletion itself when it gets
     # there before shutting down, else the pod is left terminating.
-    r = cluster.kubectl("get", "pod", "-n", "default", pod["metadata"]["name"],
+    r = cluster.kubectl("get", "pod", pod["metadata"]["name"],
                         "-o", "json", check=False)
     if r.returncode == 0:
         assert json.loads(r.stdout)["metadata"].get("deletionTimestamp")
     else:
         assert "NotFound" in r.stderr
-    assert f"pod evicted pod=default/{node.name}-victim" in node.output()
-    cluster.kubectl("delete", "pod", "-n", "default", pod["metadata"]["name"],
+    assert f"pod evicted pod={cluster.namespace}/{node.name}-victim" in \
+        node.output()
+    cluster.kubectl("delete", "pod", pod["metadata"]["name"],
                     "--grace-period=0", "--force", check=False)
 
 

@@ -18,6 +18,10 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER_GZ = "application/vnd.oci.image.layer.v1.tar+gzip"
 
+# It stops and starts the registry and edits its storage: a registry of
+# its own (conftest.py's registry fixtures).
+OWN_REGISTRY = True
+
 
 def sha(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()

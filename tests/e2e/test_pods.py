@@ -63,7 +63,7 @@ def pod(name, image, *, args=None, restart="Never", env=None, extra=None,
         spec["volumes"] = volumes
     spec.update(extra or {})
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+            "metadata": {"name": name}, "spec": spec}
 
 
 def create(cluster, obj):
@@ -302,7 +302,7 @@ def test_env_from_every_source(cluster, node, images):
                  cstatus(p)["state"].get("waiting", {}).get("reason") ==
                  "CreateContainerConfigError" else None)(
                      get(cluster, "envmissing")), timeout=30)
-    assert "couldn't find key absent in configmap default/envcm" in \
+    assert f"couldn't find key absent in configmap {cluster.namespace}/envcm" in \
         cstatus(p)["state"]["waiting"]["message"]
     delete(cluster, "envmissing")
 
@@ -331,7 +331,8 @@ def test_restart_uses_the_compiled_module_cache(cluster, node, images):
         get(cluster, "cached")), timeout=40)
     uid = get(cluster, "cached")["metadata"]["uid"]
     loads = [ln for ln in node.output().splitlines()
-             if "module loaded" in ln and "pod=default/cached " in ln]
+             if "module loaded" in ln
+             and f"pod={cluster.namespace}/cached " in ln]
     assert len(loads) >= 2, loads
     assert all("source=compiled" not in ln for ln in loads[1:]), loads
     assert list((node.data_dir / "modules" / "compiled").glob("*.cwasm"))
@@ -420,7 +421,7 @@ def test_scheduler_places_wasm_pods_and_keeps_others_away(cluster, node,
     p = phase(cluster, "scheduled", "Succeeded", timeout=40)
     assert p["spec"]["nodeName"] == NODE
     linux = {"apiVersion": "v1", "kind": "Pod",
-             "metadata": {"name": "linux", "namespace": "default"},
+             "metadata": {"name": "linux"},
              "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
     create(cluster, linux)
     # The scheduler says why it cannot place it (no waiting on a clock).

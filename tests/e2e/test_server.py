@@ -172,14 +172,16 @@ def test_bearer_tokens_are_reviewed(cluster, node):
                     "--verb=get", "--resource=nodes/stats", check=False)
     cluster.kubectl("create", "clusterrolebinding", "server-stats-reader",
                     "--clusterrole=server-stats-reader",
-                    "--serviceaccount=default:stats-reader", check=False)
+                    f"--serviceaccount={cluster.namespace}:stats-reader",
+                    check=False)
     token = cluster.kubectl("create", "token", "stats-reader").stdout.strip()
     code, body, _ = anon.get("/stats/summary", token=token)
     assert code == 200, body
     assert json.loads(body)["node"]["nodeName"] == NODE
     code, body, _ = anon.get("/pods", token=token)
     assert code == 403, body
-    assert "user=system:serviceaccount:default:stats-reader" in body
+    assert f"user=system:serviceaccount:{cluster.namespace}:stats-reader" \
+        in body
 
 
 def test_bad_paths_and_parameters_get_clear_errors(cluster, node, admin):
@@ -331,7 +333,8 @@ def test_kubectl_logs_since_and_follow(cluster, node, images):
     # -f: every line arrives well within a second of being written.
     proc = subprocess.Popen(
         [str(cluster.kubectl_bin), "--kubeconfig", str(cluster.kubeconfig),
-         "logs", "-f", "--timestamps", "--tail=1", "logs-follow"],
+         "-n", cluster.namespace, "logs", "-f", "--timestamps", "--tail=1",
+         "logs-follow"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=cluster.env)
     delays, seen = [], []
@@ -425,7 +428,7 @@ def test_exec_attach_and_port_forward_say_not_supported(cluster, node,
     assert "port forwarding is not supported for WebAssembly pods" in \
         r.stderr, r.stderr
     # (The API server does not proxy to a node at 127.0.0.1: ask directly.)
-    code, body, _ = admin.get("/portForward/default/exec-me")
+    code, body, _ = admin.get(f"/portForward/{cluster.namespace}/exec-me")
     assert code == 400
     assert json.loads(body)["message"].startswith(
         "port forwarding is not supported for WebAssembly pods")
@@ -506,7 +509,7 @@ def test_pods_metrics_and_stats(cluster, node, admin, images):
     assert s["node"]["memory"]["workingSetBytes"] > 0
     assert s["node"]["cpu"]["time"] and s["node"]["memory"]["time"]
     p = [p for p in s["pods"] if p["podRef"]["name"] == "busy"][0]
-    assert p["podRef"]["namespace"] == "default"
+    assert p["podRef"]["namespace"] == cluster.namespace
     assert p["podRef"]["uid"] == busy[0]["metadata"]["uid"]
     c = p["containers"][0]
     assert c["name"] == "main"
@@ -564,15 +567,16 @@ def test_log_streams_are_capped(cluster, node, admin, images):
         for _ in range(4):
             streams.append(subprocess.Popen(
                 [str(cluster.kubectl_bin), "--kubeconfig",
-                 str(cluster.kubeconfig), "logs", "-f", "logs-cap"],
+                 str(cluster.kubeconfig), "-n", cluster.namespace, "logs", "-f",
+                 "logs-cap"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=cluster.env))
         for p in streams:  # each got its first line: they are open
             assert p.stdout.readline()
-        code, body, _ = admin.get("/containerLogs/default/logs-cap/main"
+        code, body, _ = admin.get(f"/containerLogs/{cluster.namespace}/logs-cap/main"
                                   "?follow=true")
         assert code == 429 and "too many log streams" in body
-        code, body, _ = admin.get("/containerLogs/default/logs-cap/main")
+        code, body, _ = admin.get(f"/containerLogs/{cluster.namespace}/logs-cap/main")
         assert code == 200 and body.startswith("tick 0")
     finally:
         for p in streams:
@@ -580,7 +584,7 @@ def test_log_streams_are_capped(cluster, node, admin, images):
             p.wait(timeout=10)
     # Closed streams give their places back.
     wait_for("a free stream",
-             lambda: admin.get("/containerLogs/default/logs-cap/main"
+             lambda: admin.get(f"/containerLogs/{cluster.namespace}/logs-cap/main"
                                "?follow=true&limitBytes=6")[0] == 200,
              timeout=10)
     cluster.kubectl("delete", "pod", "logs-cap", "--wait=false")

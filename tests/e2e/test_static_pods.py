@@ -14,9 +14,10 @@ NODE = "wasm-static"
 MIRROR = "kubernetes.io/config.mirror"
 
 
-def manifest(name, image, args):
+def manifest(name, image, args, namespace):
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "labels": {"app": "static"}},
+            "metadata": {"name": name, "namespace": namespace,
+                         "labels": {"app": "static"}},
             "spec": {"restartPolicy": "Always",
                      "containers": [{"name": "main", "image": image,
                                      "args": args}]}}
@@ -33,15 +34,15 @@ def setup(cluster, registry, images, tmp_path_factory, ports):
     d = work / "manifests"
     d.mkdir()
     (d / "web.yaml").write_text(json.dumps(
-        manifest("web", images["sleeper"], ["3600"])))
+        manifest("web", images["sleeper"], ["3600"], cluster.namespace)))
     # refused, each with its reason in the log: an unknown field, and an
     # image that is a file
-    bad = manifest("typo", images["sleeper"], ["1"])
+    bad = manifest("typo", images["sleeper"], ["1"], cluster.namespace)
     bad["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
     (d / "typo.yaml").write_text(json.dumps(bad))
     (work / "x.wasm").write_bytes(b"\0asm\x01\0\0\0")
     (d / "local.yaml").write_text(json.dumps(
-        manifest("local", str(work / "x.wasm"), [])))
+        manifest("local", str(work / "x.wasm"), [], cluster.namespace)))
     (d / "notes.txt").write_text("not a manifest")
     # The node's own identity (TLS bootstrapping), not the admin's: the
     # API server's NodeRestriction must accept the mirror pods.
@@ -82,7 +83,7 @@ def test_manifest_runs_as_a_mirror_pod(cluster, setup):
     assert meta["ownerReferences"] == [{
         "apiVersion": "v1", "kind": "Node", "name": NODE, "uid": node_uid,
         "controller": True}]
-    assert meta["namespace"] == "default"
+    assert meta["namespace"] == cluster.namespace
     assert p["spec"]["nodeName"] == NODE
     assert meta["labels"] == {"app": "static"}
     assert {"key": "kubernetes.io/arch", "operator": "Equal",
@@ -114,7 +115,7 @@ def test_changed_manifest_replaces_and_removed_deletes(cluster, setup, images):
     _, d = setup
     before = wait_for("web", lambda: running(cluster, "web"), timeout=60)
     (d / "web.yaml").write_text(json.dumps(
-        manifest("web", images["sleeper"], ["1800"])))
+        manifest("web", images["sleeper"], ["1800"], cluster.namespace)))
 
     def replaced():
         p = running(cluster, "web")

@@ -88,7 +88,7 @@ def metrics_server(cluster, node, tmp_path_factory):
                   "insecureSkipTLSVerify": True,
                   "groupPriorityMinimum": 100, "versionPriority": 100}},
     ]
-    cluster.kubectl("apply", "-f", "-", input=json.dumps(
+    cluster.kubectl("-n", "kube-system", "apply", "-f", "-", input=json.dumps(
         {"apiVersion": "v1", "kind": "List", "items": objects}))
     try:
         time.sleep(1)

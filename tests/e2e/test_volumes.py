@@ -39,7 +39,7 @@ def vpod(name, image, args, *, volumes=(), mounts=(), restart="Never",
             "terminationGracePeriodSeconds": 2}
     if not automount:
         spec["automountServiceAccountToken"] = False
-    meta = {"name": name, "namespace": "default"}
+    meta = {"name": name}
     if labels:
         meta["labels"] = labels
     if annotations:
@@ -92,7 +92,7 @@ def kubectl_apply(cluster, obj):
 
 def configmap(name, data):
     return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": "default"}, "data": data}
+            "metadata": {"name": name}, "data": data}
 
 
 def test_configmap_items_mode_layout_update_and_cleanup(cluster, node, images):
@@ -205,7 +205,7 @@ def test_projected_all_sources_and_default_service_account(cluster, node,
                volumes=vols, mounts=[{"name": "proj", "mountPath": "/proj"}],
                restart="Always", automount=True)
     create(cluster, obj)
-    p = wait_log(node, cluster, "proj", f"{SA_DIR}/namespace=default")
+    p = wait_log(node, cluster, "proj", f"{SA_DIR}/namespace={cluster.namespace}")
     names = [v["name"] for v in p["spec"]["volumes"]]
     assert any(n.startswith("kube-api-access-") for n in names), names
     text = log_text(node, p)
@@ -222,7 +222,8 @@ def test_projected_all_sources_and_default_service_account(cluster, node,
     assert 500 <= claims["exp"] - claims["iat"] <= 700
     sa = next(l for l in lines if l.startswith(f"{SA_DIR}/token="))
     sa_claims = jwt_claims(sa.split("=", 1)[1])
-    assert sa_claims["sub"] == "system:serviceaccount:default:default"
+    assert sa_claims["sub"] == \
+        f"system:serviceaccount:{cluster.namespace}:default"
     # A token in the volume makes it owner-only.
     d = vol_dir(node, p, "proj")
     assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
@@ -242,9 +243,12 @@ def test_missing_configmap_fails_mount_then_runs_once_created(cluster, node,
     wait_for("FailedMount event",
              lambda: ("FailedMount", want) in events(cluster, "late"),
              timeout=30)
-    p = get(cluster, "late")
+    # The Event and the status are written apart (as the kubelet's): the
+    # status may come a moment after.
+    p = wait_for("ContainerCreating", lambda: (lambda p: p if waiting(p).get(
+        "reason") == "ContainerCreating" else None)(get(cluster, "late")),
+        timeout=10)
     assert p["status"]["phase"] == "Pending"
-    assert waiting(p).get("reason") == "ContainerCreating"
     kubectl_apply(cluster, configmap("late-cm", {"k": "here"}))
     p = phase(cluster, "late", "Succeeded", timeout=60)
     assert "/cfg/k=here" in log_text(node, p)
