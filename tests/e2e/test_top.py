@@ -136,6 +136,9 @@ def test_kubectl_top_node_and_pod(cluster, node, images, metrics_server):
     row = out.splitlines()[1].split()
     assert row[:2] == ["top-busy", "main"], out
     millicores = int(row[2].rstrip("m"))
-    assert 200 <= millicores <= 900, out  # about 500m of busy loop
+    # About 500m of busy loop on an idle machine; on a loaded one (the CI's
+    # sanitizer passes keep both cores busy) the guest gets less, and an
+    # ASan run once measured 189m. Clearly busy, never more than a core.
+    assert 50 <= millicores <= 900, out
     assert row[3].endswith("Mi") or row[3].endswith("Ki"), out
     cluster.kubectl("delete", "pod", "top-busy", "--wait=false")
