@@ -25,6 +25,7 @@
 #include "util/log.h"
 #include "util/sig.h"
 #include "util/time.h"
+#include "version.h"
 
 /* Backoff between failed API calls at start-up and in the loop. */
 #define RETRY_MIN_S 1

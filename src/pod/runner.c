@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/cli.h"
+#include "version.h" /* WL_VERSION, generated */
 #include "kube/quantity.h"
 #include "pod/events.h"
 #include "pod/expand.h"

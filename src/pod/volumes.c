@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "version.h" /* WL_VERSION, generated */
 #include "kube/client.h"
 #include "kube/quantity.h"
 #include "pod/atomic_writer.h"
