@@ -14,7 +14,9 @@
 #include "runtime/engine_internal.h"
 #include "runtime/wasmtime_error.h"
 #include "util/cleanup.h"
+#include "util/digest.h"
 #include "util/fileio.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -142,23 +144,6 @@ void wl_module_cache_stats(struct wl_module_cache *c,
     (void)pthread_mutex_unlock(&c->lock);
 }
 
-static bool digest_valid(const char *d)
-{
-    if (strncmp(d, "sha256:", 7) != 0 || strlen(d) != 7 + 64)
-        return false;
-    return strspn(d + 7, "0123456789abcdef") == 64;
-}
-
-static void hex(const unsigned char *md, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 0xf];
-    }
-    out[2 * n] = '\0';
-}
-
 /* <cache_dir>/<hex sha256 of digest, wasmtime version, settings>.cwasm.
  * The parts are NUL-separated so no two tuples hash the same input. */
 static char *cwasm_path(const char *cache_dir, const char *digest)
@@ -173,7 +158,7 @@ static char *cwasm_path(const char *cache_dir, const char *digest)
     if (EVP_Digest(input, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1)
         return NULL;
     char key[2 * SHA256_LEN + 1];
-    hex(md, SHA256_LEN, key);
+    wl_hex_encode(md, SHA256_LEN, key);
     char *path = NULL;
     if (asprintf(&path, "%s/%s.cwasm", cache_dir, key) < 0)
         return NULL;
@@ -397,7 +382,7 @@ int wl_module_load(struct wl_module_cache *c, const char *digest,
                    const char *wasm_path, struct wl_module **ret,
                    enum wl_module_source *how, struct wl_error *err)
 {
-    if (!digest_valid(digest))
+    if (!wl_digest_valid(digest))
         return wl_error_set(err, 0, "load module: malformed digest \"%s\"",
                             digest);
 
