@@ -1,9 +1,9 @@
 /* The wasmlet subcommands. Each takes the arguments after its name
- * (argv[0] is the subcommand) and returns the process exit status. */
+ * (argv[0] is the subcommand) and returns the process exit status.
+ * Only src/main.c and src/cli/ include this header: library code never
+ * does (the version string lives in the generated version.h). */
 #ifndef WL_CLI_CLI_H
 #define WL_CLI_CLI_H
-
-#define WL_VERSION "0.1.0"
 
 /* Exit statuses of our own, chosen like docker/podman and timeout(1) so
  * scripts can tell them from a module's own exit code. */

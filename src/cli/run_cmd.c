@@ -17,6 +17,7 @@
 #include "kube/quantity.h"
 #include "pod/standalone.h"
 #include "runtime/engine.h"
+#include "runtime/module_cache.h"
 #include "runtime/run.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -309,8 +310,10 @@ static int run_pods(const char *path, bool is_dir, const struct run_opts *o,
 {
     struct wl_static_pods pods = {0};
     struct wl_engine *engine = NULL;
+    struct wl_module_cache *modules = NULL;
     struct wl_puller *puller = NULL;
     _cleanup_free_ char *data_dir = NULL, *store_dir = NULL;
+    _cleanup_free_ char *compiled_dir = NULL;
     bool tmp = false;
     char host[256] = "localhost";
     int status = WL_STATUS_FAILED;
@@ -340,10 +343,17 @@ static int run_pods(const char *path, bool is_dir, const struct run_opts *o,
         wl_error_set(err, ENOMEM, "data dir");
         goto out;
     }
+    if (asprintf(&compiled_dir, "%s/modules/compiled", data_dir) < 0) {
+        compiled_dir = NULL;
+        wl_error_set(err, ENOMEM, "data dir");
+        goto out;
+    }
     struct wl_puller_config pc = {.store_dir = store_dir,
                                   .insecure = o->insecure,
                                   .ninsecure = o->ninsecure};
-    if (wl_engine_new(&engine, err) < 0 || wl_puller_new(&pc, &puller, err) < 0)
+    if (wl_engine_new(&engine, err) < 0 ||
+        wl_module_cache_new(engine, compiled_dir, &modules, err) < 0 ||
+        wl_puller_new(&pc, &puller, err) < 0)
         goto out;
     struct wl_pod_manager_config cfg = {
         .node_name = host,
@@ -351,6 +361,7 @@ static int run_pods(const char *path, bool is_dir, const struct run_opts *o,
         .data_dir = data_dir,
         .puller = puller,
         .engine = engine,
+        .modules = modules,
         .log_opts = {.max_size = 10 * 1024 * 1024, .max_files = 5},
         .local_images = true,
         .echo_logs = true,
@@ -359,6 +370,7 @@ static int run_pods(const char *path, bool is_dir, const struct run_opts *o,
     status = wl_static_pods_run(&pods, &cfg);
 out:
     wl_puller_free(puller);
+    wl_module_cache_free(modules); /* the pods' runners are gone */
     wl_engine_free(engine);
     if (tmp) {
         struct wl_error rm_err = WL_ERROR_INIT;

@@ -19,12 +19,15 @@
 #include "oci/puller.h"
 #include "pod/manager.h"
 #include "runtime/engine.h"
+#include "runtime/module_cache.h"
 #include "server/healthz.h"
 #include "server/server.h"
+#include "util/cleanup.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/sig.h"
 #include "util/time.h"
+#include "version.h"
 
 /* Backoff between failed API calls at start-up and in the loop. */
 #define RETRY_MIN_S 1
@@ -137,12 +140,14 @@ static void certs_tick(struct wl_certs *certs, struct wl_node *node,
 /* Registers, then renews the Lease every WL_LEASE_RENEW_S and keeps node
  * status current until a signal arrives. Each tick also drives the
  * certificate manager, which never waits for a CSR's approval. */
-/* The pods side of the daemon: engine, puller, pod manager. Started once
- * the node is registered, stopped before it is marked NotReady. */
+/* The pods side of the daemon: engine, its module cache, puller, pod
+ * manager. Started once the node is registered, stopped before it is
+ * marked NotReady. */
 struct pods {
     const struct wl_config *cfg;
     struct wl_kube_creds *creds;
     struct wl_engine *engine;
+    struct wl_module_cache *modules; /* for engine, freed before it */
     struct wl_puller *puller;
     struct wl_pod_manager *manager;
     struct wl_pod_manager_config mcfg;
@@ -168,7 +173,13 @@ static int pods_start(struct pods *p, struct wl_error *err)
         .certs_dir = cfg->registry_certs_dir,
         .auth_file = cfg->registry_config,
     };
+    _cleanup_free_ char *compiled_dir = NULL;
+    if (asprintf(&compiled_dir, "%s/modules/compiled", cfg->data_dir) < 0) {
+        compiled_dir = NULL;
+        return wl_error_set(err, ENOMEM, "pods");
+    }
     if (wl_engine_new(&p->engine, err) < 0 ||
+        wl_module_cache_new(p->engine, compiled_dir, &p->modules, err) < 0 ||
         wl_puller_new(&pc, &p->puller, err) < 0)
         return -1;
     p->mcfg = (struct wl_pod_manager_config){
@@ -179,6 +190,7 @@ static int pods_start(struct pods *p, struct wl_error *err)
         .max_pods = cfg->max_pods,
         .puller = p->puller,
         .engine = p->engine,
+        .modules = p->modules,
         .log_opts = {.max_size = cfg->log_max_size,
                      .max_files = (int)cfg->log_max_files},
     };
@@ -223,6 +235,8 @@ static void pods_stop(struct pods *p)
     p->manager = NULL;
     wl_puller_free(p->puller);
     p->puller = NULL;
+    wl_module_cache_free(p->modules); /* the runners are gone */
+    p->modules = NULL;
     wl_engine_free(p->engine);
     p->engine = NULL;
     free(p->store_dir);

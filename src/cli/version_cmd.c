@@ -1,7 +1,10 @@
+/* wasmlet version: ours (the generated version.h, from meson's project
+ * version) and the wasmtime C API's. */
 #include <stdio.h>
 
 #include "cli/cli.h"
 #include "runtime/engine.h"
+#include "version.h"
 
 int wl_cmd_version(int argc, char **argv)
 {

@@ -13,6 +13,7 @@
 #include "kube/watch.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "version.h"
 
 static void print_change(void *userdata, enum wl_watch_type type,
                          const json_t *obj)

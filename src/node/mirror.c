@@ -11,6 +11,7 @@
 
 #include "pod/standalone.h"
 #include "util/cleanup.h"
+#include "util/hex.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -128,8 +129,7 @@ static int hash_of(const json_t *obj, char out[33])
         EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL) != 1 ||
         len < 16)
         return -1;
-    for (unsigned i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    wl_hex_encode(md, 16, out);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "oci/store.h"
 #include "oci/tar.h"
 #include "util/cleanup.h"
+#include "util/digest.h"
 #include "util/json.h"
 
 static void descriptor_clear(struct wl_oci_descriptor *d)

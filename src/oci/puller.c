@@ -17,6 +17,7 @@
 #include "oci/registry.h"
 #include "oci/tar.h"
 #include "util/cleanup.h"
+#include "util/digest.h"
 #include "util/fileio.h"
 #include "util/log.h"
 

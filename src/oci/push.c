@@ -7,6 +7,7 @@
 #include "oci/manifest.h"
 #include "oci/ref.h"
 #include "oci/store.h"
+#include "util/digest.h"
 #include "util/json.h"
 
 static json_t *manifest_build(const uint8_t *wasm, size_t len,

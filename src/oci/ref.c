@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "util/hex.h"
 
 /* Docker's NameTotalLengthMax: the normalised "registry/repository". */
 #define NAME_MAX_LEN 255
@@ -106,7 +107,6 @@ static bool span_eq(struct span a, const char *lit)
  * truncated quote. NULL when out of memory. */
 static char *quote_input(const char *s, size_t n, bool truncated)
 {
-    static const char hex[] = "0123456789abcdef";
     char *q = malloc(n * 4 + sizeof("..."));
     size_t o = 0;
 
@@ -120,8 +120,8 @@ static char *quote_input(const char *s, size_t n, bool truncated)
         } else if (c < 0x20 || c >= 0x7f) {
             q[o++] = '\\';
             q[o++] = 'x';
-            q[o++] = hex[c >> 4];
-            q[o++] = hex[c & 0xf];
+            wl_hex_encode(&c, 1, q + o); /* its NUL is overwritten */
+            o += 2;
         } else {
             q[o++] = (char)c;
         }

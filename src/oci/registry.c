@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "util/cleanup.h"
+#include "util/digest.h"
 #include "util/json.h"
 
 #define TOKEN_MAX_SIZE (64u * 1024)

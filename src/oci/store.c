@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/digest.h"
 #include "util/fileio.h"
 #include "util/log.h"
 
-#define SHA256_PREFIX "sha256:"
-#define HEX_LEN 64
+#define HEX_LEN WL_DIGEST_HEX_LEN
 
 struct wl_store {
     int blobs_fd; /* <dir>/blobs/sha256 */
@@ -35,38 +35,6 @@ struct wl_store_writer {
 };
 
 static _Atomic unsigned long tmp_seq;
-
-bool wl_digest_valid(const char *d)
-{
-    if (!d || strncmp(d, SHA256_PREFIX, strlen(SHA256_PREFIX)) != 0)
-        return false;
-    d += strlen(SHA256_PREFIX);
-    for (int i = 0; i < HEX_LEN; i++) {
-        if (!((d[i] >= '0' && d[i] <= '9') || (d[i] >= 'a' && d[i] <= 'f')))
-            return false;
-    }
-    return d[HEX_LEN] == '\0';
-}
-
-static void hex_digest(const unsigned char *md, char *buf)
-{
-    static const char hex[] = "0123456789abcdef";
-    memcpy(buf, SHA256_PREFIX, strlen(SHA256_PREFIX));
-    char *p = buf + strlen(SHA256_PREFIX);
-    for (int i = 0; i < 32; i++) {
-        *p++ = hex[md[i] >> 4];
-        *p++ = hex[md[i] & 15];
-    }
-    *p = '\0';
-}
-
-void wl_digest_of(const void *data, size_t len, char *buf)
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    (void)EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    hex_digest(md, buf);
-}
 
 static int open_dir(int parent, const char *name, struct wl_error *err)
 {
@@ -150,7 +118,7 @@ void wl_store_free(struct wl_store *s)
 
 static const char *hex_of(const char *digest)
 {
-    return digest + strlen(SHA256_PREFIX);
+    return digest + strlen(WL_DIGEST_PREFIX);
 }
 
 bool wl_store_has(const struct wl_store *s, const char *digest)
@@ -263,7 +231,7 @@ int wl_store_writer_commit(struct wl_store_writer *w, struct wl_error *err)
     int r = -1;
 
     (void)EVP_DigestFinal_ex(w->md, md, &n);
-    hex_digest(md, got);
+    wl_digest_from_sha256(md, got);
     if (strcmp(got, w->digest) != 0) {
         wl_error_set(err, 0, "digest mismatch: expected %s, got %s (%llu "
                              "bytes); not stored",

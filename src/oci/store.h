@@ -6,6 +6,8 @@
  * a blob in blobs/ is always complete and verified. A store is shared by
  * the threads that pull: all its functions are safe to call concurrently
  * (they only create files with unique temp names and rename them).
+ * Digests are checked for form and computed by util/digest.h, the one
+ * home of that for the store, the manifest parser and the module cache.
  */
 #ifndef WL_OCI_STORE_H
 #define WL_OCI_STORE_H
@@ -14,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/digest.h" /* the digests it is addressed by */
 #include "util/error.h"
 
 struct wl_store;
@@ -24,12 +27,6 @@ int wl_store_open(const char *dir, struct wl_store **ret, struct wl_error *err);
 
 /* Accepts NULL. */
 void wl_store_free(struct wl_store *s);
-
-/* Whether "sha256:<hex>" is a well-formed digest this store can hold. */
-bool wl_digest_valid(const char *digest);
-
-/* "sha256:<hex>" of len bytes at data, into buf (at least 72 bytes). */
-void wl_digest_of(const void *data, size_t len, char *buf);
 
 /* Whether the blob is present (and therefore verified). */
 bool wl_store_has(const struct wl_store *s, const char *digest);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/cli.h"
+#include "version.h" /* WL_VERSION, generated */
 #include "kube/client.h"
 #include "kube/watch.h"
 #include "node/node.h"

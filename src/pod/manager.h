@@ -22,6 +22,7 @@
 #include "oci/puller.h"
 #include "runtime/crilog.h"
 #include "runtime/engine.h"
+#include "runtime/module_cache.h"
 #include "util/error.h"
 
 struct wl_pod_manager_config {
@@ -34,6 +35,7 @@ struct wl_pod_manager_config {
     long max_pods;
     struct wl_puller *puller;  /* shared, thread-safe */
     struct wl_engine *engine;  /* shared, thread-safe */
+    struct wl_module_cache *modules; /* shared, thread-safe; made for engine */
     struct wl_cri_log_opts log_opts; /* rotation of container logs */
     /* wasmlet run POD.yaml only (pod/standalone.h), never serve: */
     bool local_images; /* an absolute path as image is the .wasm file (a

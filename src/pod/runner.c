@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/cli.h"
+#include "version.h" /* WL_VERSION, generated */
 #include "kube/quantity.h"
 #include "pod/events.h"
 #include "pod/expand.h"
@@ -700,18 +700,16 @@ static int echo_output(struct run *r, struct wl_cri_log *log,
 
 /* ---- the run ---- */
 
-/* The compiled module, from the engine's memory, the on-disk cache under
- * <data_dir>/modules/compiled, or a compile (see runtime/module_cache.h). */
+/* The compiled module, from the cache's memory, its files (under
+ * <data_dir>/modules/compiled for serve), or a compile (see
+ * runtime/module_cache.h). */
 static int load_module(struct run *r, const struct wl_pull_result *pulled,
                        struct wl_module **ret, struct wl_error *err)
 {
     const struct wl_pod_manager_config *cfg = r->job->cfg;
-    _cleanup_free_ char *cache_dir = NULL;
     enum wl_module_source how;
 
-    if (asprintf(&cache_dir, "%s/modules/compiled", cfg->data_dir) < 0)
-        return wl_error_set(err, ENOMEM, "load module");
-    if (wl_module_load(cfg->engine, cache_dir, pulled->module_digest,
+    if (wl_module_load(cfg->modules, pulled->module_digest,
                        pulled->module_path, ret, &how, err) < 0)
         return -1;
     log_info("module loaded pod=%s/%s container=%s digest=%s source=%s",

@@ -20,6 +20,7 @@
 #include "pod/state.h"
 #include "util/cleanup.h"
 #include "util/fileio.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/queue.h"
 #include "util/sig.h"
@@ -316,11 +317,18 @@ static int make_uid(char *buf, size_t size, struct wl_error *err)
         return wl_error_set(err, errno, "getrandom");
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    (void)snprintf(buf, size,
-                   "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-                   "%02x%02x%02x%02x%02x%02x",
-                   b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-                   b[10], b[11], b[12], b[13], b[14], b[15]);
+    /* 8-4-4-4-12 hex digits: groups of 4, 2, 2, 2 and 6 bytes. */
+    static const size_t groups[] = {4, 2, 2, 2, 6};
+    char hex[2 * sizeof(b) + 4 + 1], *p = hex;
+    const uint8_t *q = b;
+    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+        if (g > 0)
+            *p++ = '-';
+        wl_hex_encode(q, groups[g], p);
+        p += 2 * groups[g];
+        q += groups[g];
+    }
+    (void)snprintf(buf, size, "%s", hex);
     return 0;
 }
 

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "version.h" /* WL_VERSION, generated */
 #include "kube/client.h"
 #include "kube/quantity.h"
 #include "pod/atomic_writer.h"
@@ -438,11 +438,10 @@ static struct token *token_slot(struct mounted *mp, const char *key)
  * when it does not parse. */
 static double seconds_until(const char *ts, double fallback)
 {
-    struct tm tm = {0};
-    const char *end = ts ? strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (!end)
+    time_t t;
+    if (wl_time_parse(ts, &t) < 0)
         return fallback;
-    return difftime(timegm(&tm), time(NULL));
+    return difftime(t, time(NULL));
 }
 
 /* TokenRequest for the pod's service account, bound to the pod. */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/cli.h"
+#include "version.h" /* WL_VERSION, generated */
 #include "pod/events.h"
 #include "util/json.h"
 #include "util/log.h"

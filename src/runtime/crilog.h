@@ -84,7 +84,8 @@ struct wl_cri_line {
 
 /* Parses one record, "<RFC3339Nano time> <stdout|stderr> <F|P>[:tags]
  * <text>", with or without its final '\n' (not part of text). The time
- * may have 0 to 9 fraction digits and a Z or ±hh:mm offset; further
+ * (util/time.h's wl_time_parse_ns) may have 0 to 9 fraction digits and a
+ * Z or ±hh:mm offset; further
  * ':'-separated tags after F or P are ignored, as the kubelet does.
  * Returns 0 and fills *out, or -1 (out untouched) for anything else. */
 int wl_cri_parse_line(const char *line, size_t len, struct wl_cri_line *out);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "runtime/engine_internal.h"
+#include "runtime/wasmtime_error.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define WL_TSAN 1
@@ -23,7 +24,8 @@
 #include "util/cleanup.h"
 
 /* Every setting below that changes generated code, for the compiled-module
- * cache key (module_cache.c): a change here must change this string, so
+ * cache key (wl_engine_settings, read by module_cache.c): a change here
+ * must change this string, so
  * cached code compiled under other settings is never loaded. */
 #define WL_ENGINE_SETTINGS_BASE                                                \
     "epoch_interruption=1 host_memory=1 memory_init_cow=0"
@@ -36,7 +38,6 @@
 
 struct wl_engine {
     wasm_engine_t *engine;
-    struct wl_module_cache *cache;
     pthread_t ticker;
     bool ticker_started;
     atomic_bool stop; /* written by wl_engine_free, read by the ticker */
@@ -107,10 +108,6 @@ int wl_engine_new(struct wl_engine **ret, struct wl_error *err)
         free(e);
         return wl_error_set(err, 0, "create wasmtime engine");
     }
-    if (wl_module_cache_new(&e->cache, err) < 0) {
-        wl_engine_free(e);
-        return -1;
-    }
     atomic_init(&e->stop, false);
     pthread_condattr_t ca;
     (void)pthread_condattr_init(&ca);
@@ -146,7 +143,6 @@ void wl_engine_free(struct wl_engine *e)
         (void)pthread_cond_destroy(&e->wake);
         (void)pthread_mutex_destroy(&e->sleep_lock);
     }
-    wl_module_cache_free(e->cache);
     if (e->engine)
         wasm_engine_delete(e->engine);
     free(e);
@@ -156,56 +152,9 @@ const char *wl_engine_wasmtime_version(void) { return WASMTIME_VERSION; }
 
 const char *wl_engine_settings(void) { return WL_ENGINE_SETTINGS; }
 
-struct wl_module_cache *wl_engine_module_cache(struct wl_engine *engine)
-{
-    return engine->cache;
-}
-
 wasm_engine_t *wl_engine_raw(struct wl_engine *engine)
 {
     return engine->engine;
-}
-
-char *wl_wasmtime_summary(const char *data, size_t size, bool with_head)
-{
-    static const char caused[] = "\nCaused by:\n";
-    const char *end = data + size;
-    const char *head_end = memchr(data, '\n', size);
-    if (!head_end)
-        head_end = end;
-    const char *c = memmem(data, size, caused, sizeof(caused) - 1);
-    const char *cause = NULL, *cause_end = NULL;
-    if (c) {
-        cause = c + sizeof(caused) - 1;
-        while (cause < end && (*cause == ' ' || *cause == '\t'))
-            cause++;
-        cause_end = memchr(cause, '\n', (size_t)(end - cause));
-        if (!cause_end)
-            cause_end = end;
-    }
-    char *s = NULL;
-    int r;
-    if (!cause)
-        r = asprintf(&s, "%.*s", (int)(head_end - data), data);
-    else if (!with_head)
-        r = asprintf(&s, "%.*s", (int)(cause_end - cause), cause);
-    else
-        r = asprintf(&s, "%.*s: %.*s", (int)(head_end - data), data,
-                     (int)(cause_end - cause), cause);
-    return r < 0 ? NULL : s;
-}
-
-int wl_error_from_wasmtime(struct wl_error *err, wasmtime_error_t *error,
-                           const char *what)
-{
-    wasm_name_t msg;
-    wasmtime_error_message(error, &msg);
-    wasmtime_error_delete(error);
-    char *s = wl_wasmtime_summary(msg.data, msg.size, true);
-    wl_error_set(err, 0, "%s: %s", what, s ? s : "failed");
-    free(s);
-    wasm_byte_vec_delete(&msg);
-    return -1;
 }
 
 int wl_module_compile_raw(struct wl_engine *engine, const uint8_t *wasm,

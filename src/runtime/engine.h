@@ -5,7 +5,10 @@
  *
  * An engine is created once and shared read-only by every container thread
  * (wasmtime engines are thread-safe); its owner frees it after every store
- * that uses it is gone.
+ * that uses it is gone, and after the module cache made for it. It owns
+ * its ticker thread and the sleep/wake state of poll_oneoff; it does not
+ * know the compiled-module cache (runtime/module_cache.h), which its owner
+ * makes beside it. wasmtime's errors become ours in runtime/wasmtime_error.c.
  */
 #ifndef WL_RUNTIME_ENGINE_H
 #define WL_RUNTIME_ENGINE_H

@@ -1,4 +1,7 @@
-/* Shared between the runtime's own files, not part of its interface. */
+/* Shared between the runtime's own files (engine.c, memory.c, run.c,
+ * module_cache.c; bench/ too), not part of its interface. The engine
+ * (engine.c) knows nothing of the compiled-module cache: the cache uses
+ * the engine through what is declared here, never the other way round. */
 #ifndef WL_RUNTIME_ENGINE_INTERNAL_H
 #define WL_RUNTIME_ENGINE_INTERNAL_H
 
@@ -18,14 +21,6 @@ wasm_engine_t *wl_engine_raw(struct wl_engine *engine);
 /* The engine settings that change generated code, as a string for the
  * compiled-module cache key. */
 const char *wl_engine_settings(void);
-
-/* The engine's compiled-module cache (module_cache.c), made with the
- * engine and freed by wl_engine_free. */
-struct wl_module_cache;
-struct wl_module_cache *wl_engine_module_cache(struct wl_engine *engine);
-int wl_module_cache_new(struct wl_module_cache **ret, struct wl_error *err);
-/* Drops every cached module (clones handed out stay valid). Accepts NULL. */
-void wl_module_cache_free(struct wl_module_cache *cache);
 
 /* A run's memory limit as the memories made for it see it (memory.c). */
 struct wl_memory_limit {
@@ -61,16 +56,5 @@ int wl_engine_sleep(struct wl_engine *engine, const atomic_bool *cancel,
 /* Brackets a run: the epoch ticker only ticks while runs are going. */
 void wl_engine_run_begin(struct wl_engine *engine);
 void wl_engine_run_end(struct wl_engine *engine);
-
-/* Moves wasmtime's message for error into err (prefixed by what) and
- * deletes error. Returns -1. */
-/* One line of a wasmtime error message (which may hold "Caused by:"
- * sections and, with RUST_BACKTRACE set, a Rust stack): its first line,
- * then ": " and the first cause when with_head, or only the first cause
- * (the first line when there is none). malloc'd; NULL when out of memory. */
-char *wl_wasmtime_summary(const char *data, size_t size, bool with_head);
-
-int wl_error_from_wasmtime(struct wl_error *err, wasmtime_error_t *error,
-                           const char *what);
 
 #endif

@@ -12,8 +12,11 @@
 #include <unistd.h>
 
 #include "runtime/engine_internal.h"
+#include "runtime/wasmtime_error.h"
 #include "util/cleanup.h"
+#include "util/digest.h"
 #include "util/fileio.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -48,6 +51,8 @@ struct entry {
 };
 
 struct wl_module_cache {
+    struct wl_engine *engine; /* borrowed: compiles and deserializes */
+    char *dir;                /* the .cwasm files; NULL: memory only */
     /* Guards every field below and every entry. Held only for list work
      * and clones, never while reading files or compiling. */
     pthread_mutex_t lock;
@@ -64,19 +69,27 @@ struct outcome {
     bool write_failed;
 };
 
-int wl_module_cache_new(struct wl_module_cache **ret, struct wl_error *err)
+int wl_module_cache_new(struct wl_engine *engine, const char *cache_dir,
+                        struct wl_module_cache **ret, struct wl_error *err)
 {
     struct wl_module_cache *c = calloc(1, sizeof(*c));
     if (!c)
         return wl_error_set(err, ENOMEM, "create module cache");
+    c->engine = engine;
+    if (cache_dir && !(c->dir = strdup(cache_dir))) {
+        free(c);
+        return wl_error_set(err, ENOMEM, "create module cache");
+    }
     int r = pthread_mutex_init(&c->lock, NULL);
     if (r != 0) {
+        free(c->dir);
         free(c);
         return wl_error_set(err, r, "create module cache");
     }
     r = pthread_cond_init(&c->done, NULL);
     if (r != 0) {
         (void)pthread_mutex_destroy(&c->lock);
+        free(c->dir);
         free(c);
         return wl_error_set(err, r, "create module cache");
     }
@@ -99,13 +112,14 @@ void wl_module_cache_free(struct wl_module_cache *c)
 {
     if (!c)
         return;
-    /* The engine is being freed: no load is running any more. */
+    /* Its owner frees it only once no load is running any more. */
     for (struct entry *e = c->entries, *next; e; e = next) {
         next = e->next;
         entry_free(e);
     }
     (void)pthread_cond_destroy(&c->done);
     (void)pthread_mutex_destroy(&c->lock);
+    free(c->dir);
     free(c);
 }
 
@@ -122,30 +136,12 @@ const char *wl_module_source_name(enum wl_module_source how)
     return "unknown";
 }
 
-void wl_module_cache_stats(struct wl_engine *engine,
+void wl_module_cache_stats(struct wl_module_cache *c,
                            struct wl_module_cache_stats *ret)
 {
-    struct wl_module_cache *c = wl_engine_module_cache(engine);
     (void)pthread_mutex_lock(&c->lock);
     *ret = c->stats;
     (void)pthread_mutex_unlock(&c->lock);
-}
-
-static bool digest_valid(const char *d)
-{
-    if (strncmp(d, "sha256:", 7) != 0 || strlen(d) != 7 + 64)
-        return false;
-    return strspn(d + 7, "0123456789abcdef") == 64;
-}
-
-static void hex(const unsigned char *md, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 0xf];
-    }
-    out[2 * n] = '\0';
 }
 
 /* <cache_dir>/<hex sha256 of digest, wasmtime version, settings>.cwasm.
@@ -162,7 +158,7 @@ static char *cwasm_path(const char *cache_dir, const char *digest)
     if (EVP_Digest(input, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1)
         return NULL;
     char key[2 * SHA256_LEN + 1];
-    hex(md, SHA256_LEN, key);
+    wl_hex_encode(md, SHA256_LEN, key);
     char *path = NULL;
     if (asprintf(&path, "%s/%s.cwasm", cache_dir, key) < 0)
         return NULL;
@@ -382,14 +378,11 @@ static int finish(struct wl_module_cache *c, struct entry *e, int r,
     return r;
 }
 
-int wl_module_load(struct wl_engine *engine, const char *cache_dir,
-                   const char *digest, const char *wasm_path,
-                   struct wl_module **ret, enum wl_module_source *how,
-                   struct wl_error *err)
+int wl_module_load(struct wl_module_cache *c, const char *digest,
+                   const char *wasm_path, struct wl_module **ret,
+                   enum wl_module_source *how, struct wl_error *err)
 {
-    struct wl_module_cache *c = wl_engine_module_cache(engine);
-
-    if (!digest_valid(digest))
+    if (!wl_digest_valid(digest))
         return wl_error_set(err, 0, "load module: malformed digest \"%s\"",
                             digest);
 
@@ -421,8 +414,8 @@ int wl_module_load(struct wl_engine *engine, const char *cache_dir,
 
     wasmtime_module_t *module = NULL;
     struct outcome out = {0};
-    int r =
-        load_uncached(engine, cache_dir, digest, wasm_path, &module, &out, err);
+    int r = load_uncached(c->engine, c->dir, digest, wasm_path, &module, &out,
+                          err);
 
     (void)pthread_mutex_lock(&c->lock);
     r = finish(c, e, r, module, &out, err);

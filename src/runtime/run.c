@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "runtime/engine_internal.h"
+#include "runtime/wasmtime_error.h"
 #include "util/cleanup.h"
 #include "util/metrics_daemon.h"
 
@@ -327,19 +328,10 @@ static int wasi_config_build(const struct wl_run_spec *spec,
     return 0;
 }
 
-/* wasmtime's messages carry a wasm backtrace (and a Rust one when
- * RUST_BACKTRACE is set) around the cause. Users see the cause: the line
- * after "Caused by:", or the first line when there is no such section. */
-static char *message_of(const wasm_byte_vec_t *msg)
-{
-    return wl_wasmtime_summary(msg->data, msg->size, false);
-}
-
 /* Turns how _start ended into a result. Takes error and trap. */
 static void result_from_call(struct run_ctx *ctx, wasmtime_error_t *error,
                              wasm_trap_t *trap, struct wl_run_result *ret)
 {
-    wasm_byte_vec_t msg;
     int status;
 
     memset(ret, 0, sizeof(*ret));
@@ -353,17 +345,13 @@ static void result_from_call(struct run_ctx *ctx, wasmtime_error_t *error,
         ret->exit_code = status;
         return;
     }
-    if (error) {
-        wasmtime_error_message(error, &msg);
-        wasmtime_error_delete(error);
-    } else {
-        wasm_trap_message(trap, &msg);
-        wasm_trap_delete(trap);
-    }
     ret->kind = ctx->stopped != WL_EXIT_CODE ? ctx->stopped : WL_EXIT_TRAP;
     ret->exit_code = -1;
-    ret->message = message_of(&msg);
-    wasm_byte_vec_delete(&msg);
+    /* wasmtime's messages carry a wasm backtrace (and a Rust one when
+     * RUST_BACKTRACE is set) around the cause. Users see the cause: the
+     * line after "Caused by:", or the first line when there is no such
+     * section. */
+    ret->message = wl_wasmtime_message(error, trap, false);
 }
 
 /* Whether the run ended in failure: a trap, or a non-zero exit (an
@@ -382,16 +370,7 @@ static void instantiate_error(struct wl_error *err,
                               const struct wl_memory_limit *limit,
                               wasmtime_error_t *error, wasm_trap_t *trap)
 {
-    wasm_byte_vec_t msg;
-
-    if (error)
-        wasmtime_error_message(error, &msg);
-    else
-        wasm_trap_message(trap, &msg);
-    if (error)
-        wasmtime_error_delete(error);
-    if (trap)
-        wasm_trap_delete(trap);
+    char *m = wl_wasmtime_message(error, trap, false);
     if (limit->hit) {
         wl_error_set(err, 0,
                      "instantiate: the module needs %llu bytes of linear "
@@ -399,11 +378,9 @@ static void instantiate_error(struct wl_error *err,
                      (unsigned long long)limit->refused,
                      (unsigned long long)limit->bytes);
     } else {
-        char *m = message_of(&msg);
         wl_error_set(err, 0, "instantiate: %s", m ? m : "failed");
-        free(m);
     }
-    wasm_byte_vec_delete(&msg);
+    free(m);
 }
 
 int wl_run(struct wl_engine *engine, const struct wl_module *module,

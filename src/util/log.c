@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/hex.h"
 #include "util/time.h"
 
 static enum wl_log_level max_level = WL_LOG_INFO;
@@ -88,7 +89,6 @@ static size_t utf8_len(const unsigned char *s, size_t n)
  * input. Stops before an escape that would not fit. Returns the new n. */
 static size_t json_escape(char *out, size_t n, size_t cap, const char *msg)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)msg;
     size_t len = strlen(msg);
 
@@ -104,7 +104,8 @@ static size_t json_escape(char *out, size_t n, size_t cap, const char *msg)
             memcpy(esc, "\\t", elen = 2);
         } else if (c < 0x20 || c == 0x7f) {
             memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4], esc[5] = hex[c & 15], elen = 6;
+            wl_hex_encode(&c, 1, esc + 4); /* and a NUL, in esc[6] */
+            elen = 6;
         } else if (c >= 0x80 && !(width = utf8_len(s + i, len - i))) {
             memcpy(esc, "\\ufffd", elen = 6);
             width = 1;

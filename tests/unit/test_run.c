@@ -452,14 +452,26 @@ static bool the_cwasm(char *buf, size_t len)
     return n == 1;
 }
 
-static int load_cached(struct wl_engine *e, const char *name,
+/* A cache for e in dir, as the daemon makes one beside its engine. */
+static struct wl_module_cache *cache_for(struct wl_engine *e, const char *dir)
+{
+    struct wl_module_cache *c = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    if (wl_module_cache_new(e, dir, &c, &err) < 0) {
+        fprintf(stderr, "  module cache: %s\n", err.msg);
+        exit(1);
+    }
+    return c;
+}
+
+static int load_cached(struct wl_module_cache *c, const char *name,
                        struct wl_module **m, enum wl_module_source *how)
 {
     char path[512], digest[80];
     struct wl_error err = WL_ERROR_INIT;
     wasm_path(name, path, sizeof(path));
     digest_of_file(path, digest);
-    int r = wl_module_load(e, cache_dir, digest, path, m, how, &err);
+    int r = wl_module_load(c, digest, path, m, how, &err);
     if (r < 0)
         fprintf(stderr, "  load %s: %s\n", name, err.msg);
     wl_error_clear(&err);
@@ -493,7 +505,8 @@ static void test_module_load_compiles_then_memory_then_disk(void)
     char cwasm[600];
 
     CHECK_INT(wl_engine_new(&e1, &err), 0);
-    CHECK_INT(load_cached(e1, "hello", &m1, &how), 0);
+    struct wl_module_cache *c1 = cache_for(e1, cache_dir);
+    CHECK_INT(load_cached(c1, "hello", &m1, &how), 0);
     CHECK_INT(how, WL_MODULE_COMPILED);
     CHECK(the_cwasm(cwasm, sizeof(cwasm)));
     struct stat sb;
@@ -501,22 +514,25 @@ static void test_module_load_compiles_then_memory_then_disk(void)
     CHECK_INT(sb.st_mode & 0777, 0600);
 
     /* Same engine: memory. */
-    CHECK_INT(load_cached(e1, "hello", &m2, &how), 0);
+    CHECK_INT(load_cached(c1, "hello", &m2, &how), 0);
     CHECK_INT(how, WL_MODULE_MEMORY);
-    wl_module_cache_stats(e1, &st);
+    wl_module_cache_stats(c1, &st);
     CHECK_INT(st.compiles, 1);
     CHECK_INT(st.memory_hits, 1);
 
     /* A fresh engine (a restarted daemon): disk, and it runs. */
     CHECK_INT(wl_engine_new(&e2, &err), 0);
-    CHECK_INT(load_cached(e2, "hello", &m3, &how), 0);
+    struct wl_module_cache *c2 = cache_for(e2, cache_dir);
+    CHECK_INT(load_cached(c2, "hello", &m3, &how), 0);
     CHECK_INT(how, WL_MODULE_DISK);
     CHECK_INT(run_module(e2, m3), 0);
-    wl_module_cache_stats(e2, &st);
+    wl_module_cache_stats(c2, &st);
     CHECK_INT(st.compiles, 0);
     CHECK_INT(st.disk_hits, 1);
 
-    /* A module outlives the engine's cache entry: free the clones last. */
+    /* A module outlives the cache and its entry: free the clones last. */
+    wl_module_cache_free(c1);
+    wl_module_cache_free(c2);
     wl_module_free(m1);
     CHECK_INT(run_module(e1, m2), 0);
     wl_module_free(m2);
@@ -547,20 +563,24 @@ static void check_damaged_cache_recompiles(const char *what, bool cut)
                   0);
     }
     CHECK_INT(wl_engine_new(&e, &err), 0);
-    CHECK_INT(load_cached(e, "hello", &m, &how), 0);
+    struct wl_module_cache *c = cache_for(e, cache_dir);
+    CHECK_INT(load_cached(c, "hello", &m, &how), 0);
     CHECK_INT(how, WL_MODULE_COMPILED);
     CHECK_INT(run_module(e, m), 0);
-    wl_module_cache_stats(e, &st);
+    wl_module_cache_stats(c, &st);
     CHECK_INT(st.disk_rejected, 1);
     CHECK_INT(st.compiles, 1);
     wl_module_free(m);
+    wl_module_cache_free(c);
     wl_engine_free(e);
 
     /* The rewritten file is good again. */
     CHECK_INT(wl_engine_new(&e, &err), 0);
-    CHECK_INT(load_cached(e, "hello", &m, &how), 0);
+    c = cache_for(e, cache_dir);
+    CHECK_INT(load_cached(c, "hello", &m, &how), 0);
     CHECK_INT(how, WL_MODULE_DISK);
     wl_module_free(m);
+    wl_module_cache_free(c);
     wl_engine_free(e);
     (void)what;
 }
@@ -582,12 +602,14 @@ static void test_module_load_different_digest_is_different_entry(void)
     enum wl_module_source how;
     struct wl_error err = WL_ERROR_INIT;
     CHECK_INT(wl_engine_new(&e, &err), 0);
-    CHECK_INT(load_cached(e, "hello", &a, &how), 0);
+    struct wl_module_cache *c = cache_for(e, cache_dir);
+    CHECK_INT(load_cached(c, "hello", &a, &how), 0);
     CHECK_INT(how, WL_MODULE_DISK);
-    CHECK_INT(load_cached(e, "exit_code", &b, &how), 0);
+    CHECK_INT(load_cached(c, "exit_code", &b, &how), 0);
     CHECK_INT(how, WL_MODULE_COMPILED);
     wl_module_free(a);
     wl_module_free(b);
+    wl_module_cache_free(c);
     wl_engine_free(e);
 }
 
@@ -597,28 +619,24 @@ static void test_module_load_rejects_bad_digest_and_missing_file(void)
     struct wl_module *m = NULL;
     struct wl_error err = WL_ERROR_INIT;
     CHECK_INT(wl_engine_new(&e, &err), 0);
-    CHECK_INT(wl_module_load(e, cache_dir, "sha256:../../etc", "/x", &m, NULL,
-                             &err),
-              -1);
+    struct wl_module_cache *c = cache_for(e, cache_dir);
+    CHECK_INT(wl_module_load(c, "sha256:../../etc", "/x", &m, NULL, &err), -1);
     CHECK_CONTAINS(err.msg, "malformed digest");
     wl_error_clear(&err);
     const char *d = "sha256:00000000000000000000000000000000"
                     "00000000000000000000000000000000";
-    CHECK_INT(wl_module_load(e, cache_dir, d, "/nonexistent.wasm", &m, NULL,
-                             &err),
-              -1);
+    CHECK_INT(wl_module_load(c, d, "/nonexistent.wasm", &m, NULL, &err), -1);
     CHECK_CONTAINS(err.msg, "/nonexistent.wasm");
     wl_error_clear(&err);
     /* A failed load is not remembered: the next one tries again. */
-    CHECK_INT(wl_module_load(e, cache_dir, d, "/nonexistent.wasm", &m, NULL,
-                             &err),
-              -1);
+    CHECK_INT(wl_module_load(c, d, "/nonexistent.wasm", &m, NULL, &err), -1);
     wl_error_clear(&err);
+    wl_module_cache_free(c);
     wl_engine_free(e);
 }
 
 struct loader {
-    struct wl_engine *engine;
+    struct wl_module_cache *cache;
     const char *digest;
     const char *path;
     pthread_barrier_t *start;
@@ -631,7 +649,7 @@ static void *loader_main(void *arg)
     struct wl_module *m = NULL;
     struct wl_error err = WL_ERROR_INIT;
     (void)pthread_barrier_wait(l->start);
-    l->rc = wl_module_load(l->engine, NULL, l->digest, l->path, &m, NULL, &err);
+    l->rc = wl_module_load(l->cache, l->digest, l->path, &m, NULL, &err);
     wl_error_clear(&err);
     wl_module_free(m);
     return NULL;
@@ -651,9 +669,10 @@ static void test_module_load_concurrent_loads_compile_once(void)
     wasm_path("loop", path, sizeof(path));
     digest_of_file(path, digest);
     CHECK_INT(wl_engine_new(&e, &err), 0);
+    struct wl_module_cache *c = cache_for(e, NULL); /* memory only */
     CHECK_INT(pthread_barrier_init(&start, NULL, N), 0);
     for (int i = 0; i < N; i++) {
-        loaders[i] = (struct loader){.engine = e, .digest = digest,
+        loaders[i] = (struct loader){.cache = c, .digest = digest,
                                      .path = path, .start = &start, .rc = -2};
         CHECK_INT(pthread_create(&threads[i], NULL, loader_main, &loaders[i]),
                   0);
@@ -663,10 +682,11 @@ static void test_module_load_concurrent_loads_compile_once(void)
     (void)pthread_barrier_destroy(&start);
     for (int i = 0; i < N; i++)
         CHECK_INT(loaders[i].rc, 0);
-    wl_module_cache_stats(e, &st);
+    wl_module_cache_stats(c, &st);
     CHECK_INT(st.compiles, 1);
     CHECK_INT(st.memory_hits, N - 1);
     CHECK_INT(st.disk_hits, 0);
+    wl_module_cache_free(c);
     wl_engine_free(e);
 }
 
