@@ -12,6 +12,7 @@
 #include "kube/quantity.h"
 #include "pod/events.h"
 #include "pod/expand.h"
+#include "pod/fieldref.h"
 #include "pod/atomic_writer.h"
 #include "pod/objects.h"
 #include "pod/runrecord.h"
@@ -199,23 +200,6 @@ static int env_from_ref(struct run *r, const struct wl_env_var *e,
     return env_add(r, e->name, value, err);
 }
 
-/* metadata.labels['k'] / metadata.annotations['k'] */
-static const char *map_field(const json_t *pod, const char *path,
-                             const char *prefix, const char *map)
-{
-    size_t pl = strlen(prefix);
-    if (strncmp(path, prefix, pl) != 0)
-        return NULL;
-    const char *k = path + pl;
-    size_t n = strlen(k);
-    if (n < 2 || k[n - 2] != '\'' || k[n - 1] != ']')
-        return NULL;
-    char key[256];
-    snprintf(key, sizeof(key), "%.*s", (int)(n - 2), k);
-    const char *v = wl_json_str(pod, "metadata", map, key, NULL);
-    return v ? v : "";
-}
-
 static int env_from_field(struct run *r, const struct wl_env_var *e,
                           struct wl_error *err)
 {
@@ -236,8 +220,8 @@ static int env_from_field(struct run *r, const struct wl_env_var *e,
     else if (!strcmp(f, "status.hostIP") || !strcmp(f, "status.podIP") ||
              !strcmp(f, "status.hostIPs") || !strcmp(f, "status.podIPs"))
         v = ip; /* wasm pods share the node's network for now */
-    else if (!(v = map_field(pod, f, "metadata.labels['", "labels")))
-        v = map_field(pod, f, "metadata.annotations['", "annotations");
+    else
+        v = wl_fieldref_map_value(pod, f);
     if (!v)
         return wl_error_set(err, 0, "env %s: fieldRef %s is not supported",
                             e->name, f);

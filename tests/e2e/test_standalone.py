@@ -110,6 +110,31 @@ spec:
     assert env["BOTH"] == "hi-demo"
 
 
+def test_field_refs_to_the_longest_label_and_annotation_keys(tmp_path):
+    # A label key may be 317 characters: a 253-character DNS prefix, "/",
+    # a 63-character name. The env resolver once copied the key into a
+    # 256-byte buffer and gave "" for anything longer than 255.
+    prefix = ".".join(["a" * 63] * 3 + ["b" * 61])
+    assert len(prefix) == 253
+    key = prefix + "/" + "n" * 63
+    p = pod("longkey", [ctr("main", "hello", env=[
+        {"name": "LABEL", "valueFrom": {"fieldRef": {
+            "fieldPath": f"metadata.labels['{key}']"}}},
+        {"name": "NOTE", "valueFrom": {"fieldRef": {
+            "fieldPath": f"metadata.annotations['{key}']"}}},
+        {"name": "ABSENT", "valueFrom": {"fieldRef": {
+            "fieldPath": f"metadata.labels['{key}x']"}}}])])
+    p["metadata"]["labels"] = {key: "v1"}
+    p["metadata"]["annotations"] = {key: "note"}
+    r, _ = run_pod(tmp_path, p)
+    assert r.returncode == 0, r.stderr
+    env = dict(ln[4:].split("=", 1) for ln in r.stdout.splitlines()
+               if ln.startswith("env "))
+    assert env["LABEL"] == "v1"
+    assert env["NOTE"] == "note"
+    assert env["ABSENT"] == ""
+
+
 def test_json_manifest_runs(tmp_path):
     p = pod("j", [ctr("c", "exit_code", "0")])
     f = write(tmp_path / "pod.json", json.dumps(p))
