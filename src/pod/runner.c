@@ -16,6 +16,7 @@
 #include "pod/atomic_writer.h"
 #include "pod/objects.h"
 #include "pod/runrecord.h"
+#include "pod/runtimeclass.h"
 #include "pod/spec.h"
 #include "pod/writer.h"
 #include "runtime/module_cache.h"
@@ -704,6 +705,18 @@ static int load_module(struct run *r, const struct wl_pull_result *pulled,
     return 0;
 }
 
+/* spec.runtimeClassName (pod/runtimeclass.h), checked first as the
+ * kubelet checks it when it makes the pod's sandbox. */
+static int runtime_class_ok(struct run *r, struct wl_error *err)
+{
+    struct wl_kube_client *client = NULL;
+    if (!r->spec->runtime_class)
+        return 0;
+    if (r->job->cfg->creds && !(client = client_of(r, err)))
+        return -1;
+    return wl_runtime_class_check(client, r->spec->runtime_class, err);
+}
+
 static void runner(struct run *r)
 {
     struct wl_runner_job *job = r->job;
@@ -714,6 +727,13 @@ static void runner(struct run *r)
     struct wl_cri_log *log = NULL;
     _cleanup_free_ char *log_path = NULL, *ctr_dir = NULL;
 
+    if (runtime_class_ok(r, &err) < 0) {
+        /* The kubelet's Event; the container waits and is tried again. */
+        run_event(r, NULL, true, "FailedCreatePodSandBox",
+                  "Failed to create pod sandbox: %s", err.msg);
+        send_failure(r, "ContainerCreating", err.msg);
+        goto out;
+    }
     if (get_image(r, &pulled, &err) < 0) {
         if (pull_policy(r->c) == WL_PULL_NEVER) {
             /* The kubelet's words and reason for it. */

@@ -135,6 +135,24 @@ def test_field_refs_to_the_longest_label_and_annotation_keys(tmp_path):
     assert env["ABSENT"] == ""
 
 
+def test_runtime_class_names_a_handler_without_an_api_server(tmp_path):
+    # No API server to look a RuntimeClass up: the name must be one of
+    # wasmlet's handlers, else the pod cannot start (exit 125).
+    for handler in ("wasmtime", "wasmlet"):
+        p = pod("ok", [ctr("c", "exit_code", "0")], runtimeClassName=handler)
+        r, _ = run_pod(tmp_path, p)
+        assert r.returncode == 0, (handler, r.stderr)
+        assert r.stdout == "exiting with 0\n"
+    p = pod("gv", [ctr("c", "exit_code", "0")], runtimeClassName="gvisor")
+    r, _ = run_pod(tmp_path, p)
+    check_no_crash(r)
+    assert r.returncode == 125, r.stderr
+    assert r.stdout == ""
+    assert "reason=ContainerCreating" in r.stderr, r.stderr
+    assert 'no runtime for "gvisor" is configured (wasmlet\'s handlers ' \
+        "are wasmtime and wasmlet)" in r.stderr, r.stderr
+
+
 def test_json_manifest_runs(tmp_path):
     p = pod("j", [ctr("c", "exit_code", "0")])
     f = write(tmp_path / "pod.json", json.dumps(p))
