@@ -28,8 +28,11 @@ void wl_store_free(struct wl_store *s);
 /* Whether "sha256:<hex>" is a well-formed digest this store can hold. */
 bool wl_digest_valid(const char *digest);
 
-/* "sha256:<hex>" of len bytes at data, into buf (at least 72 bytes). */
-void wl_digest_of(const void *data, size_t len, char *buf);
+/* "sha256:<hex>" of len bytes at data, into buf (at least 72 bytes). Fails
+ * (-1, buf untouched) only when OpenSSL cannot compute it (no SHA-256 in
+ * its provider, no memory). */
+int wl_digest_of(const void *data, size_t len, char *buf,
+                 struct wl_error *err);
 
 /* Whether the blob is present (and therefore verified). */
 bool wl_store_has(const struct wl_store *s, const char *digest);

@@ -57,6 +57,10 @@ struct run {
     char **argv;
     size_t argc;
     char *pod_dir;
+    /* wasmlet run POD.yaml's file image, read once: hashed and compiled
+     * from these very bytes (local_image) */
+    uint8_t *local_wasm;
+    size_t local_len;
 };
 
 static void run_clear(struct run *r)
@@ -74,6 +78,7 @@ static void run_clear(struct run *r)
         free(r->argv[i]);
     free(r->argv);
     free(r->pod_dir);
+    free(r->local_wasm);
     wl_kube_client_free(r->client);
     wl_pod_spec_free(r->spec);
 }
@@ -639,7 +644,9 @@ static int do_pull(struct run *r, struct wl_pull_result *res,
 
 /* wasmlet run POD.yaml (cfg->local_images): an image that is an absolute
  * path is the .wasm file itself; pod/standalone.c checked it when it
- * loaded the manifest. Its digest keys the compiled-module cache. */
+ * loaded the manifest. Its digest keys the compiled-module cache, so the
+ * bytes hashed are kept (r->local_wasm) and compiled: a second read could
+ * find another module swapped in, cached under this one's digest. */
 static int local_image(struct run *r, struct wl_pull_result *res,
                        struct wl_error *err)
 {
@@ -649,7 +656,8 @@ static int local_image(struct run *r, struct wl_pull_result *res,
     if (wl_file_read(AT_FDCWD, r->c->image, WL_MODULE_MAX_BYTES, &wasm, &len,
                      err) < 0)
         return -1;
-    wl_digest_of(wasm, len, digest);
+    if (wl_digest_of(wasm, len, digest, err) < 0)
+        return wl_error_prefix(err, "image %s", r->c->image);
     res->module_size = len;
     res->cached = true;
     if (!(res->module_digest = strdup(digest)) ||
@@ -659,6 +667,9 @@ static int local_image(struct run *r, struct wl_pull_result *res,
         wl_pull_result_clear(res);
         return wl_error_set(err, ENOMEM, "image %s", r->c->image);
     }
+    free(r->local_wasm);
+    r->local_wasm = TAKE_PTR(wasm);
+    r->local_len = len;
     return 0;
 }
 
@@ -696,8 +707,14 @@ static int load_module(struct run *r, const struct wl_pull_result *pulled,
 
     if (asprintf(&cache_dir, "%s/modules/compiled", cfg->data_dir) < 0)
         return wl_error_set(err, ENOMEM, "load module");
-    if (wl_module_load(cfg->engine, cache_dir, pulled->module_digest,
-                       pulled->module_path, ret, &how, err) < 0)
+    int rc = r->local_wasm
+                 ? wl_module_load_bytes(cfg->engine, cache_dir,
+                                        pulled->module_digest, r->local_wasm,
+                                        r->local_len, ret, &how, err)
+                 : wl_module_load(cfg->engine, cache_dir,
+                                  pulled->module_digest, pulled->module_path,
+                                  ret, &how, err);
+    if (rc < 0)
         return -1;
     log_info("module loaded pod=%s/%s container=%s digest=%s source=%s",
              r->spec->namespace_, r->spec->name, r->c->name,
