@@ -18,7 +18,8 @@ static const char *map_value(const json_t *pod, const char *path,
     const char *k;
     json_t *v;
     /* Compared in place: no copy of the key, so no limit on its length. */
-    json_object_foreach((json_t *)m, k, v) {
+    json_object_foreach((json_t *)m, k, v)
+    {
         if (strlen(k) == klen && memcmp(k, key, klen) == 0) {
             const char *s = json_string_value(v);
             return s ? s : "";
@@ -30,6 +31,6 @@ static const char *map_value(const json_t *pod, const char *path,
 const char *wl_fieldref_map_value(const json_t *pod, const char *path)
 {
     const char *v = map_value(pod, path, "metadata.labels['", "labels");
-    return v ? v : map_value(pod, path, "metadata.annotations['",
-                             "annotations");
+    return v ? v
+             : map_value(pod, path, "metadata.annotations['", "annotations");
 }

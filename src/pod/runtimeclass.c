@@ -46,9 +46,8 @@ int wl_runtime_class_check(struct wl_kube_client *client, const char *name,
             return -1;
         wl_error_clear(err);
         /* apimachinery's NotFound, as the kubelet's lister returns it */
-        return wl_error_set(err, 0,
-                            "runtimeclasses.node.k8s.io \"%s\" not found",
-                            name);
+        return wl_error_set(
+            err, 0, "runtimeclasses.node.k8s.io \"%s\" not found", name);
     }
     const char *handler = wl_json_str(rc, "handler", NULL);
     int r = wl_runtime_handler_supported(handler)

@@ -473,6 +473,16 @@ def test_runtime_class_with_another_handler_waits_ours_runs(cluster, node,
         assert "Pulling" not in reasons and "Started" not in reasons, reasons
         assert not (node.data_dir / "pods" / p["metadata"]["uid"] /
                     "main").exists()
+        # Tried again: the class gone, then back with one of our handlers.
+        cluster.kubectl("delete", "runtimeclass", other)
+        gone = ("FailedCreatePodSandBox", "Failed to create pod sandbox: "
+                f'runtimeclasses.node.k8s.io "{other}" not found')
+        wait_for("not found", lambda: gone in events(cluster, "rc-other"),
+                 timeout=60)
+        cluster.kubectl("create", "-f", "-", input=json.dumps(
+            {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
+             "metadata": {"name": other}, "handler": "wasmlet"}))
+        phase(cluster, "rc-other", "Succeeded", timeout=90)
     finally:
         delete(cluster, "rc-other")
         delete(cluster, "rc-ours")
