@@ -56,7 +56,7 @@ static const struct {
     {{"node-name", required_argument, NULL, OPT_NODE_NAME},
      "WASMLET_NODE_NAME"},
     {{"hostname-override", required_argument, NULL, OPT_HOSTNAME},
-     "WASMLET_HOSTNAME"},
+     "WASMLET_HOSTNAME_OVERRIDE"},
     {{"node-ip", required_argument, NULL, OPT_NODE_IP}, "WASMLET_NODE_IP"},
     {{"port", required_argument, NULL, OPT_PORT}, "WASMLET_PORT"},
     {{"data-dir", required_argument, NULL, OPT_DATA_DIR}, "WASMLET_DATA_DIR"},
@@ -135,8 +135,13 @@ static void usage(void)
         "requested and written\n"
         "                           there (--kubeconfig is then required)\n"
         "  --node-name NAME         the Node's name [WASMLET_NODE_NAME] "
-        "(default: hostname)\n"
-        "  --hostname-override NAME kubernetes.io/hostname [WASMLET_HOSTNAME]\n"
+        "(default:\n"
+        "                           --hostname-override, else hostname)\n"
+        "  --hostname-override NAME kubernetes.io/hostname and default node "
+        "name\n"
+        "                           [WASMLET_HOSTNAME_OVERRIDE] (default: "
+        "--node-name, else\n"
+        "                           hostname)\n"
         "  --node-ip IP             InternalIP address [WASMLET_NODE_IP]\n"
         "                           (default: the default route's "
         "interface)\n"
@@ -466,17 +471,39 @@ static int apply_flags(int argc, char **argv, struct option *longopts,
     return 0;
 }
 
-/* Node names are lower-case; hostnames often are not. */
+/* name trimmed of white space and lower-cased, in place (the kubelet's
+ * nodeutil.GetHostname). */
+static char *host_name_clean(char *name)
+{
+    size_t n = strlen(name);
+    while (n && isspace((unsigned char)name[n - 1]))
+        name[--n] = '\0';
+    size_t skip = strspn(name, " \t\n\r\f\v");
+    memmove(name, name + skip, n - skip + 1);
+    for (char *p = name; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return name;
+}
+
+/* The kubelet's names: its hostname is --hostname-override (cleaned as
+ * GetHostname does) or the host's name, and its node name that hostname.
+ * wasmlet also has --node-name; a node given only a node name is a kubelet
+ * whose hostname override is that name, so kubernetes.io/hostname (and the
+ * Hostname address) follow it and several nodes on one host are distinct
+ * topology domains. */
 static int default_names(struct wl_config *cfg, struct wl_error *err)
 {
     char host[HOST_NAME_MAX + 1];
+    if (cfg->hostname && !*host_name_clean(cfg->hostname))
+        return wl_error_set(err, 0, "--hostname-override: empty host name");
+    if (!cfg->hostname && cfg->node_name &&
+        set_str(&cfg->hostname, cfg->node_name, err) < 0)
+        return -1;
     if (!cfg->hostname) {
         if (gethostname(host, sizeof(host)) < 0)
             return wl_error_set(err, errno, "gethostname");
         host[HOST_NAME_MAX] = '\0';
-        for (char *p = host; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-        if (set_str(&cfg->hostname, host, err) < 0)
+        if (set_str(&cfg->hostname, host_name_clean(host), err) < 0)
             return -1;
     }
     if (!cfg->node_name && set_str(&cfg->node_name, cfg->hostname, err) < 0)

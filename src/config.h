@@ -14,7 +14,9 @@
 
 struct wl_config {
     char *node_name;  /* --node-name, WASMLET_NODE_NAME; default: hostname */
-    char *hostname;   /* --hostname-override, WASMLET_HOSTNAME */
+    char *hostname;   /* --hostname-override, WASMLET_HOSTNAME_OVERRIDE,
+                       * lower-cased; default: --node-name, else the
+                       * host's name (kubernetes.io/hostname) */
     char *node_ip;    /* --node-ip, WASMLET_NODE_IP; default: detected */
     int port;         /* --port, WASMLET_PORT; 10250 */
     char *data_dir;   /* --data-dir, WASMLET_DATA_DIR; /var/lib/wasmlet */

@@ -349,7 +349,8 @@ static int module_from_image(struct pull *pl, const struct wl_oci_manifest *m,
             return wl_error_prefix(err, "layer %s", l->digest);
         if (!found)
             continue;
-        wl_digest_of(data, len, module_digest);
+        if (wl_digest_of(data, len, module_digest, err) < 0)
+            return -1;
         return wl_store_put(pl->p->store, data, len, module_digest, err);
     }
     return wl_error_set(err, 0, "no layer holds %s, the module the image "

@@ -11,11 +11,13 @@
 #include "util/json.h"
 
 static json_t *manifest_build(const uint8_t *wasm, size_t len,
-                              const char *config, bool krustlet)
+                              const char *config, bool krustlet,
+                              struct wl_error *err)
 {
     char config_digest[80], layer_digest[80];
-    wl_digest_of(config, strlen(config), config_digest);
-    wl_digest_of(wasm, len, layer_digest);
+    if (wl_digest_of(config, strlen(config), config_digest, err) < 0 ||
+        wl_digest_of(wasm, len, layer_digest, err) < 0)
+        return NULL;
     json_t *m = json_pack(
         "{s:i, s:s, s:{s:s, s:s, s:I}, s:[{s:s, s:s, s:I}]}", "schemaVersion",
         2, "mediaType", WL_MT_OCI_MANIFEST, "config", "mediaType",
@@ -23,7 +25,9 @@ static json_t *manifest_build(const uint8_t *wasm, size_t len,
         config_digest, "size", (json_int_t)strlen(config), "layers",
         "mediaType", krustlet ? WL_MT_WASM_LAYER_V1 : WL_MT_WASM, "digest",
         layer_digest, "size", (json_int_t)len);
-    if (m && !krustlet)
+    if (!m)
+        wl_error_set(err, ENOMEM, "manifest");
+    else if (!krustlet)
         json_object_set_new(m, "artifactType", json_string(WL_MT_WASM));
     return m;
 }
@@ -51,8 +55,11 @@ int wl_oci_push(const uint8_t *wasm, size_t len, const char *image,
     if (wl_registry_new(wl_oci_ref_api_host(ref), opts, &reg, err) < 0 ||
         wl_registry_ping(reg, err) < 0)
         goto out;
-    if (!(m = manifest_build(wasm, len, config, krustlet)) ||
-        !(body = wl_json_dump(m))) {
+    if (!(m = manifest_build(wasm, len, config, krustlet, err))) {
+        wl_error_prefix(err, "push");
+        goto out;
+    }
+    if (!(body = wl_json_dump(m))) {
         wl_error_set(err, ENOMEM, "push");
         goto out;
     }

@@ -549,7 +549,8 @@ int wl_registry_get_manifest(struct wl_registry *r, const char *repo,
         status_error(err, &q, status, &sink);
         goto out;
     }
-    wl_digest_of(sink.data ? sink.data : "", sink.len, got);
+    if (wl_digest_of(sink.data ? sink.data : "", sink.len, got, err) < 0)
+        goto out;
     const char *want = wl_digest_valid(reference) ? reference : hdrs.digest;
     if (want && strcmp(want, got) != 0) {
         wl_error_set(err, 0, "manifest %s of %s: digest mismatch: expected "
@@ -616,7 +617,8 @@ int wl_registry_push_blob(struct wl_registry *r, const char *repo,
     char digest[80];
     int rc = -1;
 
-    wl_digest_of(data, len, digest);
+    if (wl_digest_of(data, len, digest, err) < 0)
+        return wl_error_prefix(err, "push");
     if (!scope ||
         asprintf(&url, "%s/v2/%s/blobs/%s", r->base, repo, digest) < 0)
         return wl_error_set(err, ENOMEM, "push");
@@ -689,7 +691,8 @@ int wl_registry_put_manifest(struct wl_registry *r, const char *repo,
         status_error(err, &q, status, &sink);
         goto out;
     }
-    wl_digest_of(body, len, ret_digest);
+    if (wl_digest_of(body, len, ret_digest, err) < 0)
+        goto out;
     rc = 0;
 out:
     sink_clear(&sink);

@@ -257,7 +257,8 @@ int wl_store_put(struct wl_store *s, const void *data, size_t len,
     char digest[80];
     struct wl_store_writer *w = NULL;
 
-    wl_digest_of(data, len, digest);
+    if (wl_digest_of(data, len, digest, err) < 0)
+        return -1;
     if (want_digest && strcmp(want_digest, digest) != 0)
         return wl_error_set(err, 0, "digest mismatch: expected %s, got %s; "
                                     "not stored",
@@ -275,11 +276,13 @@ int wl_store_put(struct wl_store *s, const void *data, size_t len,
 
 /* Tags live in refs/<sha256 of the reference>, holding "digest\nref\n":
  * any reference string maps to a safe file name. */
-static void tag_file(const char *ref, char *buf)
+static int tag_file(const char *ref, char *buf, struct wl_error *err)
 {
     char d[80];
-    wl_digest_of(ref, strlen(ref), d);
+    if (wl_digest_of(ref, strlen(ref), d, err) < 0)
+        return -1;
     memcpy(buf, hex_of(d), HEX_LEN + 1);
+    return 0;
 }
 
 int wl_store_tag_set(struct wl_store *s, const char *ref, const char *digest,
@@ -290,7 +293,8 @@ int wl_store_tag_set(struct wl_store *s, const char *ref, const char *digest,
     if (!wl_digest_valid(digest))
         return wl_error_set(err, 0, "invalid digest \"%s\"",
                             digest ? digest : "");
-    tag_file(ref, name);
+    if (tag_file(ref, name, err) < 0)
+        return wl_error_prefix(err, "tag %s", ref);
     int n = asprintf(&body, "%s\n%s\n", digest, ref);
     if (n < 0)
         return wl_error_set(err, ENOMEM, "tag");
@@ -304,7 +308,10 @@ char *wl_store_tag_get(const struct wl_store *s, const char *ref)
     uint8_t *data = NULL;
     size_t len = 0;
 
-    tag_file(ref, name);
+    if (tag_file(ref, name, &err) < 0) {
+        wl_error_clear(&err);
+        return NULL;
+    }
     if (wl_file_read(s->refs_fd, name, 4096, &data, &len, &err) < 0) {
         wl_error_clear(&err);
         return NULL;

@@ -411,14 +411,43 @@ static void reject_raw(struct wl_pod_manager *m, const json_t *obj,
 }
 
 
+/* The startedAt the API's status gave run n of c while it ran, 0 when it
+ * has none (that run was never reported running): the start of a run lost
+ * with a wasmlet that died, which wrote no n.exit to say it. */
+static time_t status_started_at(const struct pod *p, const struct ctr *c,
+                                unsigned n)
+{
+    const char *list =
+        c->is_init ? "initContainerStatuses" : "containerStatuses";
+    size_t i;
+    json_t *cs;
+    json_array_foreach(wl_json_get(p->obj, "status", list, NULL), i, cs) {
+        const char *name = wl_json_str(cs, "name", NULL);
+        json_t *count = json_object_get(cs, "restartCount");
+        time_t t;
+        if (name && !strcmp(name, c->spec->name) && json_is_integer(count) &&
+            json_integer_value(count) == (json_int_t)n &&
+            wl_time_parse(wl_json_str(cs, "state", "running", "startedAt",
+                                      NULL),
+                          &t) == 0)
+            return t;
+    }
+    return 0;
+}
+
 static void term_from_record(struct term *t, const struct pod *p,
+                             const struct ctr *c,
                              const struct wl_run_record *rec)
 {
     term_clear(t);
     t->started = rec->started_at;
     t->finished = rec->finished_at;
     if (!rec->ended) {
-        /* Run by a wasmlet that died (its modules died with it). */
+        /* Run by a wasmlet that died (its modules died with it). Its start
+         * is what the status said, else when its log was made. */
+        time_t said = status_started_at(p, c, rec->n);
+        if (said > 0)
+            t->started = said;
         t->exit_code = 137;
         t->reason = "ContainerStatusUnknown";
         t->message = strdup("The container was running when wasmlet "
@@ -454,11 +483,11 @@ static void adopt_local(struct wl_pod_manager *m, struct pod *p)
             if (rec.n > c->restarts)
                 c->restarts = rec.n;
             if (rec.n > 0 && wl_run_record_read(dir, rec.n - 1, &prev)) {
-                term_from_record(&c->prev, p, &prev);
+                term_from_record(&c->prev, p, c, &prev);
                 c->has_prev = true;
                 wl_run_record_clear(&prev);
             }
-            term_from_record(&c->last, p, &rec);
+            term_from_record(&c->last, p, c, &rec);
             c->has_last = true;
             c->state = CTR_TERMINATED;
             if (!rec.ended)

@@ -12,9 +12,11 @@
 #include "kube/quantity.h"
 #include "pod/events.h"
 #include "pod/expand.h"
+#include "pod/fieldref.h"
 #include "pod/atomic_writer.h"
 #include "pod/objects.h"
 #include "pod/runrecord.h"
+#include "pod/runtimeclass.h"
 #include "pod/spec.h"
 #include "pod/writer.h"
 #include "runtime/module_cache.h"
@@ -55,6 +57,10 @@ struct run {
     char **argv;
     size_t argc;
     char *pod_dir;
+    /* wasmlet run POD.yaml's file image, read once: hashed and compiled
+     * from these very bytes (local_image) */
+    uint8_t *local_wasm;
+    size_t local_len;
 };
 
 static void run_clear(struct run *r)
@@ -72,6 +78,7 @@ static void run_clear(struct run *r)
         free(r->argv[i]);
     free(r->argv);
     free(r->pod_dir);
+    free(r->local_wasm);
     wl_kube_client_free(r->client);
     wl_pod_spec_free(r->spec);
 }
@@ -199,23 +206,6 @@ static int env_from_ref(struct run *r, const struct wl_env_var *e,
     return env_add(r, e->name, value, err);
 }
 
-/* metadata.labels['k'] / metadata.annotations['k'] */
-static const char *map_field(const json_t *pod, const char *path,
-                             const char *prefix, const char *map)
-{
-    size_t pl = strlen(prefix);
-    if (strncmp(path, prefix, pl) != 0)
-        return NULL;
-    const char *k = path + pl;
-    size_t n = strlen(k);
-    if (n < 2 || k[n - 2] != '\'' || k[n - 1] != ']')
-        return NULL;
-    char key[256];
-    snprintf(key, sizeof(key), "%.*s", (int)(n - 2), k);
-    const char *v = wl_json_str(pod, "metadata", map, key, NULL);
-    return v ? v : "";
-}
-
 static int env_from_field(struct run *r, const struct wl_env_var *e,
                           struct wl_error *err)
 {
@@ -236,8 +226,8 @@ static int env_from_field(struct run *r, const struct wl_env_var *e,
     else if (!strcmp(f, "status.hostIP") || !strcmp(f, "status.podIP") ||
              !strcmp(f, "status.hostIPs") || !strcmp(f, "status.podIPs"))
         v = ip; /* wasm pods share the node's network for now */
-    else if (!(v = map_field(pod, f, "metadata.labels['", "labels")))
-        v = map_field(pod, f, "metadata.annotations['", "annotations");
+    else
+        v = wl_fieldref_map_value(pod, f);
     if (!v)
         return wl_error_set(err, 0, "env %s: fieldRef %s is not supported",
                             e->name, f);
@@ -654,7 +644,9 @@ static int do_pull(struct run *r, struct wl_pull_result *res,
 
 /* wasmlet run POD.yaml (cfg->local_images): an image that is an absolute
  * path is the .wasm file itself; pod/standalone.c checked it when it
- * loaded the manifest. Its digest keys the compiled-module cache. */
+ * loaded the manifest. Its digest keys the compiled-module cache, so the
+ * bytes hashed are kept (r->local_wasm) and compiled: a second read could
+ * find another module swapped in, cached under this one's digest. */
 static int local_image(struct run *r, struct wl_pull_result *res,
                        struct wl_error *err)
 {
@@ -664,7 +656,8 @@ static int local_image(struct run *r, struct wl_pull_result *res,
     if (wl_file_read(AT_FDCWD, r->c->image, WL_MODULE_MAX_BYTES, &wasm, &len,
                      err) < 0)
         return -1;
-    wl_digest_of(wasm, len, digest);
+    if (wl_digest_of(wasm, len, digest, err) < 0)
+        return wl_error_prefix(err, "image %s", r->c->image);
     res->module_size = len;
     res->cached = true;
     if (!(res->module_digest = strdup(digest)) ||
@@ -674,6 +667,9 @@ static int local_image(struct run *r, struct wl_pull_result *res,
         wl_pull_result_clear(res);
         return wl_error_set(err, ENOMEM, "image %s", r->c->image);
     }
+    free(r->local_wasm);
+    r->local_wasm = TAKE_PTR(wasm);
+    r->local_len = len;
     return 0;
 }
 
@@ -709,13 +705,30 @@ static int load_module(struct run *r, const struct wl_pull_result *pulled,
     const struct wl_pod_manager_config *cfg = r->job->cfg;
     enum wl_module_source how;
 
-    if (wl_module_load(cfg->modules, pulled->module_digest,
-                       pulled->module_path, ret, &how, err) < 0)
+    int rc = r->local_wasm
+                 ? wl_module_load_bytes(cfg->modules, pulled->module_digest,
+                                        r->local_wasm, r->local_len, ret, &how,
+                                        err)
+                 : wl_module_load(cfg->modules, pulled->module_digest,
+                                  pulled->module_path, ret, &how, err);
+    if (rc < 0)
         return -1;
     log_info("module loaded pod=%s/%s container=%s digest=%s source=%s",
              r->spec->namespace_, r->spec->name, r->c->name,
              pulled->module_digest, wl_module_source_name(how));
     return 0;
+}
+
+/* spec.runtimeClassName (pod/runtimeclass.h), checked first as the
+ * kubelet checks it when it makes the pod's sandbox. */
+static int runtime_class_ok(struct run *r, struct wl_error *err)
+{
+    struct wl_kube_client *client = NULL;
+    if (!r->spec->runtime_class)
+        return 0;
+    if (r->job->cfg->creds && !(client = client_of(r, err)))
+        return -1;
+    return wl_runtime_class_check(client, r->spec->runtime_class, err);
 }
 
 static void runner(struct run *r)
@@ -728,6 +741,13 @@ static void runner(struct run *r)
     struct wl_cri_log *log = NULL;
     _cleanup_free_ char *log_path = NULL, *ctr_dir = NULL;
 
+    if (runtime_class_ok(r, &err) < 0) {
+        /* The kubelet's Event; the container waits and is tried again. */
+        run_event(r, NULL, true, "FailedCreatePodSandBox",
+                  "Failed to create pod sandbox: %s", err.msg);
+        send_failure(r, "ContainerCreating", err.msg);
+        goto out;
+    }
     if (get_image(r, &pulled, &err) < 0) {
         if (pull_policy(r->c) == WL_PULL_NEVER) {
             /* The kubelet's words and reason for it. */

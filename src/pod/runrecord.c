@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -99,6 +100,20 @@ int wl_run_record_read(const char *ctr_dir, unsigned n,
     return 1;
 }
 
+/* When run n's log was created (statx btime), else last written: the
+ * start of a run that has no n.exit to say it. 0 when there is no log. */
+static time_t log_born(const char *ctr_dir, unsigned n)
+{
+    _cleanup_free_ char *path = NULL;
+    struct statx stx;
+    if (asprintf(&path, "%s/%u.log", ctr_dir, n) < 0 ||
+        statx(AT_FDCWD, path, 0, STATX_BTIME | STATX_MTIME, &stx) < 0)
+        return 0;
+    if ((stx.stx_mask & STATX_BTIME) && stx.stx_btime.tv_sec > 0)
+        return (time_t)stx.stx_btime.tv_sec;
+    return (stx.stx_mask & STATX_MTIME) ? (time_t)stx.stx_mtime.tv_sec : 0;
+}
+
 int wl_run_record_last(const char *ctr_dir, struct wl_run_record *ret)
 {
     memset(ret, 0, sizeof(*ret));
@@ -125,6 +140,7 @@ int wl_run_record_last(const char *ctr_dir, struct wl_run_record *ret)
     if (!wl_run_record_read(ctr_dir, last, ret)) {
         memset(ret, 0, sizeof(*ret));
         ret->n = last;
+        ret->started_at = log_born(ctr_dir, last);
     }
     return 1;
 }

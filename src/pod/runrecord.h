@@ -28,7 +28,10 @@ struct wl_run_record {
     int exit_code;
     bool oom;          /* a memory.grow past the limit was refused */
     char *message;     /* owned; may be NULL */
-    time_t started_at; /* when the module started */
+    time_t started_at; /* when the module started; for a lost run, when
+                        * its n.log was created (the log is made just
+                        * before the module starts), or last written where
+                        * the filesystem keeps no creation time */
     time_t finished_at;
 };
 

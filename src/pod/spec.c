@@ -732,6 +732,8 @@ static int parse_spec_fields(const json_t *spec, struct wl_pod_spec *s,
                 &s->active_deadline_s, err) < 0 ||
         get_str(spec, "serviceAccountName", "spec", false, &s->service_account,
                 err) < 0 ||
+        get_str(spec, "runtimeClassName", "spec", false, &s->runtime_class,
+                err) < 0 ||
         get_bool(spec, "hostNetwork", "spec", &s->host_network, err) < 0 ||
         get_bool(spec, "hostPID", "spec", &s->host_pid, err) < 0 ||
         get_bool(spec, "hostIPC", "spec", &s->host_ipc, err) < 0 ||
@@ -741,6 +743,12 @@ static int parse_spec_fields(const json_t *spec, struct wl_pod_spec *s,
     s->nephemeral = json_array_size(eph);
     if (!s->restart_policy && !(s->restart_policy = strdup("Always")))
         return wl_error_set(err, 0, "out of memory");
+    /* "" is the default RuntimeClass, as no name (the kubelet's
+     * LookupRuntimeHandler). */
+    if (s->runtime_class && !*s->runtime_class) {
+        free(s->runtime_class);
+        s->runtime_class = NULL;
+    }
     /* serviceAccount is the deprecated spelling, still honoured. */
     if (!s->service_account && get_str(spec, "serviceAccount", "spec", false,
                                        &s->service_account, err) < 0)
@@ -818,6 +826,7 @@ void wl_pod_spec_free(struct wl_pod_spec *s)
     free(s->volumes);
     strv_free(s->image_pull_secrets, s->npull_secrets);
     free(s->service_account);
+    free(s->runtime_class);
     free(s);
 }
 

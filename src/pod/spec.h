@@ -156,6 +156,8 @@ struct wl_pod_spec {
     size_t npull_secrets;
     char *service_account; /* spec.serviceAccountName (or the deprecated
                               serviceAccount), NULL when unset */
+    char *runtime_class;   /* spec.runtimeClassName, NULL when unset or
+                              empty (pod/runtimeclass.h) */
     /* Read for admission only. */
     bool host_network, host_pid, host_ipc;
     size_t nephemeral; /* spec.ephemeralContainers entries */

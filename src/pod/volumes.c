@@ -16,6 +16,7 @@
 #include "pod/emptydir.h"
 #include "pod/objects.h"
 #include "pod/events.h"
+#include "pod/fieldref.h"
 #include "pod/runner.h"
 #include "util/base64.h"
 #include "util/cleanup.h"
@@ -300,23 +301,6 @@ static char *format_map(const json_t *map)
     return out;
 }
 
-/* metadata.labels['k'] → value of k in map (or ""); NULL if not that
- * form. */
-static const char *map_key(const json_t *pod, const char *fp,
-                           const char *prefix, const char *map)
-{
-    size_t pl = strlen(prefix), n = strlen(fp);
-    if (strncmp(fp, prefix, pl) != 0 || n < pl + 2 || fp[n - 2] != '\'' ||
-        fp[n - 1] != ']')
-        return NULL;
-    char key[320];
-    if (n - pl - 2 >= sizeof(key))
-        return "";
-    snprintf(key, sizeof(key), "%.*s", (int)(n - pl - 2), fp + pl);
-    const char *v = wl_json_str(pod, "metadata", map, key, NULL);
-    return v ? v : "";
-}
-
 static int field_value(const struct mounted *mp, const char *fp, char **ret,
                        struct wl_error *err)
 {
@@ -335,8 +319,8 @@ static int field_value(const struct mounted *mp, const char *fp, char **ret,
             wl_json_get(mp->pod, "metadata", fp + strlen("metadata."), NULL));
         if (!owned)
             return wl_error_set(err, ENOMEM, "%s", fp);
-    } else if (!(v = map_key(mp->pod, fp, "metadata.labels['", "labels"))) {
-        v = map_key(mp->pod, fp, "metadata.annotations['", "annotations");
+    } else {
+        v = wl_fieldref_map_value(mp->pod, fp);
     }
     if (!v && !owned)
         return wl_error_set(err, 0, "fieldRef %s is not supported", fp);

@@ -226,12 +226,23 @@ static int disk_write(const char *cache_dir, const char *path,
     return wl_file_write_atomic(AT_FDCWD, path, buf, len, 0600, err);
 }
 
-static int compile_file(struct wl_engine *engine, const char *wasm_path,
-                        wasmtime_module_t **ret, struct wl_error *err)
+/* The module's bytes: in memory already (wl_module_load_bytes), or read
+ * from a file now. */
+struct source {
+    const char *path;
+    const uint8_t *wasm;
+    size_t len;
+};
+
+static int compile_source(struct wl_engine *engine, const struct source *src,
+                          wasmtime_module_t **ret, struct wl_error *err)
 {
     _cleanup_free_ uint8_t *wasm = NULL;
     size_t len = 0;
-    if (wl_file_read(AT_FDCWD, wasm_path, WASM_MAX_BYTES, &wasm, &len, err) < 0)
+    if (src->wasm)
+        return wl_module_compile_raw(engine, src->wasm, src->len, ret, err);
+    if (wl_file_read(AT_FDCWD, src->path, WASM_MAX_BYTES, &wasm, &len, err) <
+        0)
         return -1;
     return wl_module_compile_raw(engine, wasm, len, ret, err);
 }
@@ -239,7 +250,7 @@ static int compile_file(struct wl_engine *engine, const char *wasm_path,
 /* The slow path, run by one loader per digest without the lock: the disk
  * cache, else a compile (written back to the disk cache). */
 static int load_uncached(struct wl_engine *engine, const char *cache_dir,
-                         const char *digest, const char *wasm_path,
+                         const char *digest, const struct source *src,
                          wasmtime_module_t **ret, struct outcome *out,
                          struct wl_error *err)
 {
@@ -264,7 +275,7 @@ static int load_uncached(struct wl_engine *engine, const char *cache_dir,
     }
 
     double t0 = wl_now_s();
-    if (compile_file(engine, wasm_path, ret, err) < 0)
+    if (compile_source(engine, src, ret, err) < 0)
         return -1;
     wl_histogram_observe(&wl_m_module_compile_seconds, wl_now_s() - t0);
     out->how = WL_MODULE_COMPILED;
@@ -378,9 +389,9 @@ static int finish(struct wl_module_cache *c, struct entry *e, int r,
     return r;
 }
 
-int wl_module_load(struct wl_module_cache *c, const char *digest,
-                   const char *wasm_path, struct wl_module **ret,
-                   enum wl_module_source *how, struct wl_error *err)
+static int load(struct wl_module_cache *c, const char *digest,
+                const struct source *src, struct wl_module **ret,
+                enum wl_module_source *how, struct wl_error *err)
 {
     if (!wl_digest_valid(digest))
         return wl_error_set(err, 0, "load module: malformed digest \"%s\"",
@@ -414,8 +425,7 @@ int wl_module_load(struct wl_module_cache *c, const char *digest,
 
     wasmtime_module_t *module = NULL;
     struct outcome out = {0};
-    int r = load_uncached(c->engine, c->dir, digest, wasm_path, &module, &out,
-                          err);
+    int r = load_uncached(c->engine, c->dir, digest, src, &module, &out, err);
 
     (void)pthread_mutex_lock(&c->lock);
     r = finish(c, e, r, module, &out, err);
@@ -426,4 +436,21 @@ int wl_module_load(struct wl_module_cache *c, const char *digest,
     if (r == 0 && how)
         *how = out.how;
     return r;
+}
+
+int wl_module_load(struct wl_module_cache *c, const char *digest,
+                   const char *wasm_path, struct wl_module **ret,
+                   enum wl_module_source *how, struct wl_error *err)
+{
+    struct source src = {.path = wasm_path};
+    return load(c, digest, &src, ret, how, err);
+}
+
+int wl_module_load_bytes(struct wl_module_cache *c, const char *digest,
+                         const uint8_t *wasm, size_t len,
+                         struct wl_module **ret, enum wl_module_source *how,
+                         struct wl_error *err)
+{
+    struct source src = {.wasm = wasm, .len = len};
+    return load(c, digest, &src, ret, how, err);
 }

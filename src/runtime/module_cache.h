@@ -25,6 +25,7 @@
 #ifndef WL_RUNTIME_MODULE_CACHE_H
 #define WL_RUNTIME_MODULE_CACHE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "runtime/engine.h"
@@ -73,6 +74,15 @@ void wl_module_cache_free(struct wl_module_cache *cache);
 int wl_module_load(struct wl_module_cache *cache, const char *digest,
                    const char *wasm_path, struct wl_module **ret,
                    enum wl_module_source *how, struct wl_error *err);
+
+/* wl_module_load for a module whose bytes the caller holds: wasm (len
+ * bytes) is compiled on a miss, and digest must be the digest of those very
+ * bytes (hash and compile one copy, so a file that changes meanwhile is
+ * never cached under another content's digest). wasm is only borrowed. */
+int wl_module_load_bytes(struct wl_module_cache *cache, const char *digest,
+                         const uint8_t *wasm, size_t len,
+                         struct wl_module **ret, enum wl_module_source *how,
+                         struct wl_error *err);
 
 /* "memory", "disk" or "compiled", for logs. */
 const char *wl_module_source_name(enum wl_module_source how);

@@ -25,10 +25,14 @@ void wl_digest_from_sha256(const unsigned char *md, char *buf)
     wl_hex_encode(md, WL_DIGEST_HEX_LEN / 2, buf + plen);
 }
 
-void wl_digest_of(const void *data, size_t len, char *buf)
+int wl_digest_of(const void *data, size_t len, char *buf,
+                 struct wl_error *err)
 {
-    unsigned char md[WL_DIGEST_HEX_LEN / 2];
+    unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    (void)EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1 ||
+        n != WL_DIGEST_HEX_LEN / 2)
+        return wl_error_set(err, 0, "sha256 failed");
     wl_digest_from_sha256(md, buf);
+    return 0;
 }

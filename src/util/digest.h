@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/error.h"
+
 #define WL_DIGEST_PREFIX "sha256:"
 #define WL_DIGEST_HEX_LEN 64
 /* Bytes of a digest string with its NUL (72). */
@@ -18,8 +20,11 @@
  * is also safe as a file name). False for NULL. */
 bool wl_digest_valid(const char *digest);
 
-/* "sha256:<hex>" of len bytes at data, into buf (WL_DIGEST_SIZE bytes). */
-void wl_digest_of(const void *data, size_t len, char *buf);
+/* "sha256:<hex>" of len bytes at data, into buf (WL_DIGEST_SIZE bytes).
+ * Fails (-1, buf untouched) only when OpenSSL cannot compute it (no
+ * SHA-256 in its provider, no memory). */
+int wl_digest_of(const void *data, size_t len, char *buf,
+                 struct wl_error *err);
 
 /* "sha256:<hex>" of a SHA-256 already computed (32 bytes at md), into buf
  * (WL_DIGEST_SIZE bytes). */

@@ -123,7 +123,12 @@ def test_node_ready_within_5s_with_labels_taints_and_info(cluster, node):
     labels = n["metadata"]["labels"]
     assert labels["kubernetes.io/arch"] == "wasm32-wasi"
     assert labels["kubernetes.io/os"] == "linux"
-    assert labels["kubernetes.io/hostname"]
+    # --node-name without --hostname-override: the node is its own
+    # topology domain, not the host's (as a kubelet named by its override)
+    assert labels["kubernetes.io/hostname"] == node.name
+    hostname = [a["address"] for a in n["status"]["addresses"]
+                if a["type"] == "Hostname"]
+    assert hostname == [node.name], n["status"]["addresses"]
     assert labels["node.kubernetes.io/instance-type"] == "wasmlet"
     assert labels["team"] == "wasm" and labels["tier"] == "edge"
 

@@ -434,3 +434,57 @@ def test_scheduler_places_wasm_pods_and_keeps_others_away(cluster, node,
     assert not p["spec"].get("nodeName")
     delete(cluster, "scheduled")
     delete(cluster, "linux")
+
+
+def test_runtime_class_with_another_handler_waits_ours_runs(cluster, node,
+                                                            images):
+    # As the kubelet: a RuntimeClass whose handler the node lacks fails the
+    # pod's sandbox (Warning FailedCreatePodSandBox), the pod stays Pending
+    # and is tried again; "wasmtime" (or "wasmlet") runs. RuntimeClasses
+    # are cluster-wide: named after this file's namespace.
+    other, ours = f"{cluster.namespace}-runsc", f"{cluster.namespace}-wasm"
+    classes = {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
+         "metadata": {"name": other}, "handler": "runsc"},
+        {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
+         "metadata": {"name": ours}, "handler": "wasmtime"}]}
+    cluster.kubectl("create", "-f", "-", input=json.dumps(classes))
+    try:
+        create(cluster, pod("rc-other", images["hello"],
+                            extra={"runtimeClassName": other}))
+        create(cluster, pod("rc-ours", images["hello"],
+                            extra={"runtimeClassName": ours}))
+        phase(cluster, "rc-ours", "Succeeded")
+        why = 'no runtime for "runsc" is configured (wasmlet\'s handlers ' \
+            "are wasmtime and wasmlet)"
+        want = ("FailedCreatePodSandBox",
+                f"Failed to create pod sandbox: {why}")
+        wait_for("FailedCreatePodSandBox",
+                 lambda: want in events(cluster, "rc-other"), timeout=30)
+        p = wait_for("rc-other waiting with the reason", lambda: (
+            lambda p: p if p and p["status"].get("containerStatuses") and
+            cstatus(p)["state"].get("waiting", {}).get("message") == why
+            else None)(get(cluster, "rc-other")), timeout=30)
+        assert p["status"]["phase"] == "Pending"
+        assert cstatus(p)["state"]["waiting"]["reason"] == \
+            "ContainerCreating"
+        # never pulled, never ran
+        reasons = [r for r, _ in events(cluster, "rc-other")]
+        assert "Pulling" not in reasons and "Started" not in reasons, reasons
+        assert not (node.data_dir / "pods" / p["metadata"]["uid"] /
+                    "main").exists()
+        # Tried again: the class gone, then back with one of our handlers.
+        cluster.kubectl("delete", "runtimeclass", other)
+        gone = ("FailedCreatePodSandBox", "Failed to create pod sandbox: "
+                f'runtimeclasses.node.k8s.io "{other}" not found')
+        wait_for("not found", lambda: gone in events(cluster, "rc-other"),
+                 timeout=60)
+        cluster.kubectl("create", "-f", "-", input=json.dumps(
+            {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
+             "metadata": {"name": other}, "handler": "wasmlet"}))
+        phase(cluster, "rc-other", "Succeeded", timeout=90)
+    finally:
+        delete(cluster, "rc-other")
+        delete(cluster, "rc-ours")
+        cluster.kubectl("delete", "runtimeclass", other, ours,
+                        "--ignore-not-found", check=False)

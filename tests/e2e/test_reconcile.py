@@ -100,6 +100,9 @@ def test_kill_9_with_20_pods_then_restart_reconciles_each(cluster, wasmlet,
         return ps
     after = wait_for("pods reconciled", reconciled, timeout=60)
 
+    def started_before(name):
+        return cstatus(before[name])["state"]["running"]["startedAt"]
+
     for name, p in after.items():
         cs = cstatus(p)
         if name.startswith("rc-always"):
@@ -107,11 +110,14 @@ def test_kill_9_with_20_pods_then_restart_reconciles_each(cluster, wasmlet,
             last = cs["lastState"]["terminated"]
             assert last["reason"] == "ContainerStatusUnknown", last
             assert last["exitCode"] == 137
+            # it started when the status said, not at the epoch
+            assert last["startedAt"] == started_before(name), (last, name)
             assert runs(wasmlet, p) == [0, 1], name
         elif name.startswith("rc-never"):
             term = cs["state"]["terminated"]
             assert term["reason"] == "ContainerStatusUnknown", term
             assert term["exitCode"] == 137
+            assert term["startedAt"] == started_before(name), (term, name)
             assert cs["restartCount"] == 0
             assert runs(wasmlet, p) == [0], name  # never run again
         else:

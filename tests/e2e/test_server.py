@@ -2,6 +2,7 @@
 real API server, authentication and authorisation of direct callers, the
 metrics and stats endpoints as Prometheus and metrics-server read them,
 and a server that keeps serving while slow clients hold connections."""
+import calendar
 import json
 import re
 import signal
@@ -322,13 +323,36 @@ def test_kubectl_logs_since_and_follow(cluster, node, images):
     running(cluster, "logs-follow")
     time.sleep(2.5)
 
-    # --since keeps the last second or so of a ticker's lines.
-    all_lines = logs(cluster, "logs-follow").stdout.splitlines()
-    since = logs(cluster, "logs-follow", "--since=1s").stdout.splitlines()
-    assert 0 < len(since) < len(all_lines), (since, all_lines)
-    assert since == all_lines[len(all_lines) - len(since):] or \
-        set(since) <= set(all_lines + [f"tick {len(all_lines) + i}"
-                                       for i in range(5)])
+    # --since=1s keeps exactly the lines logged after a cutoff the server
+    # takes between t0 - 1 and t1 - 1 (same host, same clock): the
+    # timestamps say which side of it each line is on.
+    def stamped(*flags):
+        out = logs(cluster, "logs-follow", "--timestamps", *flags).stdout
+        lines = []
+        for ln in out.splitlines():
+            stamp, text = ln.split(" ", 1)
+            secs = calendar.timegm(time.strptime(stamp[:19],
+                                                 "%Y-%m-%dT%H:%M:%S"))
+            lines.append((secs + float("0." + stamp[20:-1]), text))
+        return lines
+
+    t0 = time.time()
+    since = stamped("--since=1s")
+    t1 = time.time()
+    every = stamped()
+    slack = 0.05
+    assert since, every
+    assert all(ts >= t0 - 1 - slack for ts, _ in since), (t0, since)
+    older = [ln for ln in every if ln[0] < t0 - 1 - slack]
+    assert older, every  # 2.5 s of ticks every 300 ms: some are older
+    assert not set(older) & set(since), (older, since)
+    # Lines newer than the latest cutoff, logged before the request, are in.
+    recent = [ln for ln in every if t1 - 1 + slack <= ln[0] <= t0]
+    assert set(recent) <= set(since), (recent, since)
+    # and what is kept is a run of whole lines in order, ending at the
+    # newest line the server had
+    k = every.index(since[0])
+    assert since == every[k:k + len(since)], (since, every)
 
     # -f: every line arrives well within a second of being written.
     proc = subprocess.Popen(

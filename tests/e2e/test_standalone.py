@@ -110,6 +110,49 @@ spec:
     assert env["BOTH"] == "hi-demo"
 
 
+def test_field_refs_to_the_longest_label_and_annotation_keys(tmp_path):
+    # A label key may be 317 characters: a 253-character DNS prefix, "/",
+    # a 63-character name. The env resolver once copied the key into a
+    # 256-byte buffer and gave "" for anything longer than 255.
+    prefix = ".".join(["a" * 63] * 3 + ["b" * 61])
+    assert len(prefix) == 253
+    key = prefix + "/" + "n" * 63
+    p = pod("longkey", [ctr("main", "hello", env=[
+        {"name": "LABEL", "valueFrom": {"fieldRef": {
+            "fieldPath": f"metadata.labels['{key}']"}}},
+        {"name": "NOTE", "valueFrom": {"fieldRef": {
+            "fieldPath": f"metadata.annotations['{key}']"}}},
+        {"name": "ABSENT", "valueFrom": {"fieldRef": {
+            "fieldPath": f"metadata.labels['{key}x']"}}}])])
+    p["metadata"]["labels"] = {key: "v1"}
+    p["metadata"]["annotations"] = {key: "note"}
+    r, _ = run_pod(tmp_path, p)
+    assert r.returncode == 0, r.stderr
+    env = dict(ln[4:].split("=", 1) for ln in r.stdout.splitlines()
+               if ln.startswith("env "))
+    assert env["LABEL"] == "v1"
+    assert env["NOTE"] == "note"
+    assert env["ABSENT"] == ""
+
+
+def test_runtime_class_names_a_handler_without_an_api_server(tmp_path):
+    # No API server to look a RuntimeClass up: the name must be one of
+    # wasmlet's handlers, else the pod cannot start (exit 125).
+    for handler in ("wasmtime", "wasmlet"):
+        p = pod("ok", [ctr("c", "exit_code", "0")], runtimeClassName=handler)
+        r, _ = run_pod(tmp_path, p)
+        assert r.returncode == 0, (handler, r.stderr)
+        assert r.stdout == "exiting with 0\n"
+    p = pod("gv", [ctr("c", "exit_code", "0")], runtimeClassName="gvisor")
+    r, _ = run_pod(tmp_path, p)
+    check_no_crash(r)
+    assert r.returncode == 125, r.stderr
+    assert r.stdout == ""
+    assert "reason=ContainerCreating" in r.stderr, r.stderr
+    assert 'no runtime for "gvisor" is configured (wasmlet\'s handlers ' \
+        "are wasmtime and wasmlet)" in r.stderr, r.stderr
+
+
 def test_json_manifest_runs(tmp_path):
     p = pod("j", [ctr("c", "exit_code", "0")])
     f = write(tmp_path / "pod.json", json.dumps(p))

@@ -51,6 +51,44 @@ static void test_flags_override_environment(void)
     unsetenv("WASMLET_DRAIN_ON_EXIT");
 }
 
+/* kubernetes.io/hostname as the kubelet's (nodeutil.GetHostname): the
+ * override lower-cased and trimmed; with --node-name alone, the node name
+ * (a kubelet's node name is its hostname override), so nodes sharing a
+ * host are topology domains of their own; else the host's name. */
+static void test_hostname_follows_override_then_node_name(void)
+{
+    struct wl_config cfg;
+    struct wl_error err = WL_ERROR_INIT;
+    unsetenv("WASMLET_HOSTNAME_OVERRIDE");
+    char *named[] = {"serve", "--node-name", "wasm-2", NULL};
+    CHECK_INT(parse(&cfg, &err, 3, named), 0);
+    CHECK_STR(cfg.node_name, "wasm-2");
+    CHECK_STR(cfg.hostname, "wasm-2");
+    wl_config_clear(&cfg);
+
+    char *both[] = {"serve", "--node-name", "wasm-2", "--hostname-override",
+                    " Edge-Host.Example ", NULL};
+    CHECK_INT(parse(&cfg, &err, 5, both), 0);
+    CHECK_STR(cfg.node_name, "wasm-2");
+    CHECK_STR(cfg.hostname, "edge-host.example");
+    wl_config_clear(&cfg);
+
+    /* the override alone names the node too, as the kubelet's */
+    setenv("WASMLET_HOSTNAME_OVERRIDE", "FromEnv", 1);
+    char *none[] = {"serve", NULL};
+    CHECK_INT(parse(&cfg, &err, 1, none), 0);
+    CHECK_STR(cfg.hostname, "fromenv");
+    CHECK_STR(cfg.node_name, "fromenv");
+    wl_config_clear(&cfg);
+    unsetenv("WASMLET_HOSTNAME_OVERRIDE");
+
+    char *blank[] = {"serve", "--hostname-override", "  ", NULL};
+    CHECK_INT(parse(&cfg, &err, 3, blank), -1);
+    CHECK_CONTAINS(err.msg, "--hostname-override");
+    wl_error_clear(&err);
+    wl_config_clear(&cfg);
+}
+
 static void test_errors_name_the_source(void)
 {
     struct wl_config cfg;
@@ -349,6 +387,7 @@ static void test_log_format_flag(void)
 }
 
 WL_TEST_MAIN(WL_T(test_defaults), WL_T(test_flags_override_environment),
+             WL_T(test_hostname_follows_override_then_node_name),
              WL_T(test_errors_name_the_source),
              WL_T(test_config_file_reads_kubelet_fields_and_wasmlet_keys),
              WL_T(test_precedence_flags_then_env_then_file_then_defaults),

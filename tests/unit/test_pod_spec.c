@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pod/runtimeclass.h"
 #include "pod/spec.h"
 #include "test.h"
 #include "util/json.h"
@@ -142,6 +143,48 @@ static void test_pod_spec_decodes_realistic_pod_metadata(void)
     CHECK_INT(s->ninit, 1);
     CHECK_INT(s->ncontainers, 1);
     wl_pod_spec_free(s);
+}
+
+/* spec.runtimeClassName kept for the runner; "" is the default class. */
+static void test_pod_spec_runtime_class_name(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    static const char *const pods[] = {
+        "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"runtimeClassName\":"
+        "\"wasm\",\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}",
+        "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"runtimeClassName\":"
+        "\"\",\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}"};
+    struct wl_pod_spec *s = parse_pod(pods[0], &err);
+    if (!s)
+        WL_FAIL("parse: %s", err.msg);
+    CHECK_STR(s->runtime_class, "wasm");
+    wl_pod_spec_free(s);
+    s = parse_pod(pods[1], &err);
+    if (!s)
+        WL_FAIL("parse: %s", err.msg);
+    CHECK(s->runtime_class == NULL);
+    wl_pod_spec_free(s);
+    s = parse_pod(realistic_pod, &err);
+    if (!s)
+        WL_FAIL("parse: %s", err.msg);
+    CHECK(s->runtime_class == NULL);
+    wl_pod_spec_free(s);
+}
+
+/* wasmlet's handler names, and the check without an API server. */
+static void test_runtime_class_handlers(void)
+{
+    struct wl_error err = WL_ERROR_INIT;
+    CHECK(wl_runtime_handler_supported("wasmtime"));
+    CHECK(wl_runtime_handler_supported("wasmlet"));
+    CHECK(!wl_runtime_handler_supported("runc"));
+    CHECK(!wl_runtime_handler_supported(""));
+    CHECK(!wl_runtime_handler_supported(NULL));
+    CHECK_INT(wl_runtime_class_check(NULL, "wasmtime", &err), 0);
+    CHECK_INT(wl_runtime_class_check(NULL, "gvisor", &err), -1);
+    CHECK_STR(err.msg, "no runtime for \"gvisor\" is configured (wasmlet's "
+                       "handlers are wasmtime and wasmlet)");
+    wl_error_clear(&err);
 }
 
 static void test_pod_spec_decodes_realistic_pod_volumes(void)
@@ -888,6 +931,8 @@ static void test_pod_ignored_fields_are_named(void)
 }
 
 WL_TEST_MAIN(WL_T(test_pod_spec_decodes_realistic_pod_metadata),
+             WL_T(test_pod_spec_runtime_class_name),
+             WL_T(test_runtime_class_handlers),
              WL_T(test_pod_ignored_fields_are_named),
              WL_T(test_pod_admit_takes_sidecars_and_refuses_other_policies),
              WL_T(test_pod_spec_decodes_realistic_pod_volumes),

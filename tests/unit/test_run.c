@@ -430,7 +430,8 @@ static void digest_of_file(const char *path, char *digest)
         wl_error_clear(&err);
         return;
     }
-    wl_digest_of(data, len, digest);
+    if (wl_digest_of(data, len, digest, &err) < 0)
+        wl_error_clear(&err);
     free(data);
 }
 
@@ -635,6 +636,45 @@ static void test_module_load_rejects_bad_digest_and_missing_file(void)
     wl_engine_free(e);
 }
 
+/* wasmlet run POD.yaml hashes a file image once and compiles those very
+ * bytes: no second read that could find another module swapped in and
+ * cache it under the first one's digest. */
+static void test_module_load_bytes_compiles_what_was_hashed(void)
+{
+    struct wl_engine *e = NULL;
+    struct wl_module *m = NULL;
+    struct wl_error err = WL_ERROR_INIT;
+    enum wl_module_source how = WL_MODULE_MEMORY;
+    char path[512], digest[80];
+    uint8_t *wasm = NULL;
+    size_t len = 0;
+    CHECK_INT(wl_engine_new(&e, &err), 0);
+    struct wl_module_cache *c = cache_for(e, NULL);
+    wasm_path("hello", path, sizeof(path));
+    CHECK_INT(wl_file_read(AT_FDCWD, path, 64 << 20, &wasm, &len, &err), 0);
+    CHECK_INT(wl_digest_of(wasm, len, digest, &err), 0);
+    CHECK_INT(wl_module_load_bytes(c, digest, wasm, len, &m, &how, &err), 0);
+    CHECK_INT(how, WL_MODULE_COMPILED);
+    wl_module_free(m);
+    m = NULL;
+    /* the cache now has it under that digest: no file is read */
+    CHECK_INT(wl_module_load(c, digest, "/nonexistent.wasm", &m, &how, &err),
+              0);
+    CHECK_INT(how, WL_MODULE_MEMORY);
+    wl_module_free(m);
+    m = NULL;
+    /* bytes that are not a module fail as a file would */
+    const char *d = "sha256:11111111111111111111111111111111"
+                    "11111111111111111111111111111111";
+    CHECK_INT(wl_module_load_bytes(c, d, (const uint8_t *)"nope", 4, &m, NULL,
+                                   &err),
+              -1);
+    wl_error_clear(&err);
+    free(wasm);
+    wl_module_cache_free(c);
+    wl_engine_free(e);
+}
+
 struct loader {
     struct wl_module_cache *cache;
     const char *digest;
@@ -733,5 +773,6 @@ WL_TEST_MAIN(WL_T(test_setup), WL_T(test_run_passes_args_and_env),
              WL_T(test_module_load_garbage_cache_file_is_recompiled),
              WL_T(test_module_load_different_digest_is_different_entry),
              WL_T(test_module_load_rejects_bad_digest_and_missing_file),
+             WL_T(test_module_load_bytes_compiles_what_was_hashed),
              WL_T(test_module_load_concurrent_loads_compile_once),
              WL_T(test_teardown))

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +38,9 @@ static void test_lost_run_has_log_and_no_exit(void)
     CHECK_INT(wl_run_record_last(dir, &rec), 1);
     CHECK_INT(rec.n, 0);
     CHECK(!rec.ended);
+    /* started when its log was made (just now), never the epoch */
+    time_t now = time(NULL);
+    CHECK(rec.started_at >= now - 5 && rec.started_at <= now + 1);
     wl_run_record_clear(&rec);
 }
 
