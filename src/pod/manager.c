@@ -22,6 +22,7 @@
 #include "pod/runrecord.h"
 #include "pod/spec.h"
 #include "pod/state.h"
+#include "pod/termmsg.h"
 #include "pod/writer.h"
 #include "pod/volumes.h"
 #include "util/cleanup.h"
@@ -239,9 +240,13 @@ static json_t *ctr_status(const struct pod *p, const struct ctr *c)
     char id[200];
     snprintf(id, sizeof(id), "wasmtime://%s-%s", p->uid, c->spec->name);
     bool running = c->state == CTR_RUNNING;
+    /* The status manager's normalizeStatus: 12 KiB of termination
+     * messages per pod, shared evenly. */
+    size_t budget = wl_termmsg_budget(p->spec->ncontainers + p->spec->ninit);
     json_t *s = json_pack(
         "{s:s, s:o, s:o, s:b, s:b, s:i, s:s, s:s}", "name", c->spec->name,
-        "state", ctr_state_json(c), "lastState", ctr_last_state_json(c), "ready",
+        "state", ctr_state_json(c, budget), "lastState",
+        ctr_last_state_json(c, budget), "ready",
         running, "started", running, "restartCount", (int)c->restarts,
         "image", c->spec->image, "imageID", c->image_id ? c->image_id : "");
     if (s && (c->state != CTR_WAITING || c->image_id))
@@ -459,7 +464,7 @@ static void term_from_record(struct term *t, const struct pod *p,
         t->message = rec->message ? strdup(rec->message) : NULL;
     } else {
         term_set(t, rec->kind, rec->exit_code, rec->oom, rec->message,
-                 p->deadline_hit);
+                 rec->term_message, p->deadline_hit);
     }
 }
 
@@ -756,7 +761,8 @@ static void on_exited(struct wl_pod_manager *m, struct pod *p, struct ctr *c,
         }
         return;
     }
-    ctr_run_ended(c, msg->when, &msg->result, p->deadline_hit);
+    ctr_run_ended(c, msg->when, &msg->result, msg->term_message,
+                  p->deadline_hit);
     log_info("container exited pod=%s/%s container=%s exit=%d reason=%s",
              p->spec->namespace_, p->spec->name, c->spec->name,
              c->last.exit_code, c->last.reason);

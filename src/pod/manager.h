@@ -6,7 +6,8 @@
  * - a watch thread lists+watches pods with spec.nodeName=<node> and sends
  *   each change to the owner's queue;
  * - one runner thread per running container pulls its image, resolves its
- *   environment, runs the module and sends the outcome to the queue.
+ *   environment, runs the module and sends the outcome (with its
+ *   termination message) to the queue.
  * Messages are owned by the receiver; a runner reads only its own job (a
  * copy of what it needs) and its cancel flag.
  */

@@ -18,6 +18,7 @@
 #include "pod/runrecord.h"
 #include "pod/runtimeclass.h"
 #include "pod/spec.h"
+#include "pod/termmsg.h"
 #include "pod/writer.h"
 #include "runtime/module_cache.h"
 #include "util/base64.h"
@@ -38,6 +39,7 @@ void wl_pod_msg_free(void *p)
     free(m->uid);
     free(m->image_id);
     free(m->message);
+    free(m->term_message);
     wl_run_result_clear(&m->result);
     free(m);
 }
@@ -539,6 +541,32 @@ static int build_volumes(struct run *r, struct wl_error *err)
     return 0;
 }
 
+/* terminationMessagePath: a file the guest can write, in a directory of
+ * this run preopened at the path's directory, unless a volume is mounted
+ * there (pod/termmsg.h). Added after the volumes: WASI resolves a path by
+ * the longest matching preopen, so a volume deeper under it (/dev/shm)
+ * still wins for its own paths. */
+static int termination_file(struct run *r, const char *ctr_dir,
+                            struct wl_termmsg *tm, struct wl_error *err)
+{
+    if (wl_termmsg_prepare(ctr_dir, r->job->restart,
+                           r->c->termination_message_path, r->preopens,
+                           r->npreopens, tm, err) < 0)
+        return -1;
+    if (!tm->host_dir)
+        return 0;
+    struct wl_preopen *p =
+        realloc(r->preopens, (r->npreopens + 1) * sizeof(*p));
+    char *host = p ? strdup(tm->host_dir) : NULL;
+    if (p)
+        r->preopens = p;
+    if (!host)
+        return wl_error_set(err, ENOMEM, "termination message");
+    r->preopens[r->npreopens++] = (struct wl_preopen){
+        .host_path = host, .guest_path = tm->guest_dir, .read_only = false};
+    return 0;
+}
+
 /* ---- pull ---- */
 
 /* Docker config documents from the pod's imagePullSecrets; missing ones
@@ -739,7 +767,8 @@ static void runner(struct run *r)
     struct wl_pull_result pulled = {0};
     struct wl_module *module = NULL;
     struct wl_cri_log *log = NULL;
-    _cleanup_free_ char *log_path = NULL, *ctr_dir = NULL;
+    struct wl_termmsg tm = {0};
+    _cleanup_free_ char *log_path = NULL, *ctr_dir = NULL, *tmsg = NULL;
 
     if (runtime_class_ok(r, &err) < 0) {
         /* The kubelet's Event; the container waits and is tried again. */
@@ -778,7 +807,8 @@ static void runner(struct run *r)
     /* Like the kubelet, keep the logs of this run and the one before. */
     if (job->restart >= 2)
         wl_run_record_prune(ctr_dir, job->restart - 1);
-    if (load_module(r, &pulled, &module, &err) < 0 ||
+    if (termination_file(r, ctr_dir, &tm, &err) < 0 ||
+        load_module(r, &pulled, &module, &err) < 0 ||
         wl_cri_log_open(log_path, &cfg->log_opts, &log, &err) < 0 ||
         echo_output(r, log, &err) < 0) {
         run_event(r, r->field_path, true, "Failed", "Error: %s", err.msg);
@@ -825,11 +855,19 @@ static void runner(struct run *r)
      * the run ended: a `logs -f` reader stops at n.exit. */
     wl_cri_log_close(log);
     log = NULL;
+    /* The kubelet reads the termination message once the container
+     * exited; a container that could not run has none (nor logs). */
+    if (run_rc == 0)
+        tmsg = wl_termmsg_of_run(
+            &tm, ctr_dir, job->restart,
+            !strcmp(r->c->termination_message_policy, "FallbackToLogsOnError"),
+            res.kind != WL_EXIT_CODE || res.exit_code != 0 || res.oom);
     /* How the run ended, for a wasmlet that restarts after a crash
      * (pod/runrecord.h); the log file already says it began. */
     struct wl_error rec_err = WL_ERROR_INIT;
     if (wl_run_record_write(ctr_dir, job->restart, run_rc < 0 ? NULL : &res,
-                            err.msg, started_at, time(NULL), &rec_err) < 0) {
+                            err.msg, tmsg, started_at, time(NULL),
+                            &rec_err) < 0) {
         log_warning("run record pod=%s/%s container=%s: %s",
                     r->spec->namespace_, r->spec->name, r->c->name,
                     rec_err.msg);
@@ -843,12 +881,14 @@ static void runner(struct run *r)
     } else if (done) {
         done->ran = true;
         done->result = res;
+        done->term_message = TAKE_PTR(tmsg);
         done->when = time(NULL);
     } else {
         wl_run_result_clear(&res);
     }
     send_msg(r, done);
 out:
+    wl_termmsg_clear(&tm);
     wl_cri_log_close(log);
     wl_module_free(module);
     wl_pull_result_clear(&pulled);

@@ -1,6 +1,7 @@
 /* One run of one container, on its own thread: pull the image, resolve
- * the environment and volumes, compile, run, and report to the pod
- * manager's queue. Internal to src/pod. */
+ * the environment and volumes, give the guest its terminationMessagePath
+ * file, compile, run, read the termination message (pod/termmsg.h), and
+ * report to the pod manager's queue. Internal to src/pod. */
 #ifndef WL_POD_RUNNER_H
 #define WL_POD_RUNNER_H
 
@@ -58,6 +59,8 @@ struct wl_pod_msg {
     bool ran;                  /* EXITED: false: could not start */
     const char *reason;        /* EXITED && !ran: ErrImagePull, ... */
     char *message;
+    char *term_message; /* EXITED, when it ran: the termination message
+                           (pod/termmsg.h), NULL when none */
     struct wl_snapshot_req *snapshot; /* SNAPSHOT */
 };
 

@@ -26,8 +26,8 @@ static const char *const kind_names[] = {
 
 int wl_run_record_write(const char *ctr_dir, unsigned n,
                         const struct wl_run_result *res, const char *message,
-                        time_t started_at, time_t finished_at,
-                        struct wl_error *err)
+                        const char *term_message, time_t started_at,
+                        time_t finished_at, struct wl_error *err)
 {
     _cleanup_free_ char *path = NULL, *text = NULL;
     const char *msg = res ? res->message : message;
@@ -41,6 +41,9 @@ int wl_run_record_write(const char *ctr_dir, unsigned n,
                           (json_int_t)finished_at);
     if (j && msg)
         json_object_set_new(j, "message", json_string(msg));
+    if (j && term_message)
+        json_object_set_new(j, "terminationMessage",
+                            json_string(term_message));
     if (j && res && res->oom)
         json_object_set_new(j, "oom", json_true());
     if (!j || !(text = json_dumps(j, JSON_COMPACT)) ||
@@ -57,6 +60,7 @@ void wl_run_record_clear(struct wl_run_record *rec)
     if (!rec)
         return;
     free(rec->message);
+    free(rec->term_message);
     memset(rec, 0, sizeof(*rec));
 }
 
@@ -96,6 +100,8 @@ int wl_run_record_read(const char *ctr_dir, unsigned n,
         (time_t)json_integer_value(json_object_get(j, "finishedAt"));
     const char *msg = wl_json_str(j, "message", NULL);
     ret->message = msg ? strdup(msg) : NULL;
+    const char *tmsg = wl_json_str(j, "terminationMessage", NULL);
+    ret->term_message = tmsg ? strdup(tmsg) : NULL;
     json_decref(j);
     return 1;
 }
@@ -157,7 +163,8 @@ static bool run_file(const char *name, unsigned *ret_n)
     if (errno || n > 1000000000UL)
         return false;
     if (strcmp(end, ".log") != 0 && strncmp(end, ".log.", 5) != 0 &&
-        strcmp(end, ".exit") != 0 && strncmp(end, ".exit.", 6) != 0)
+        strcmp(end, ".exit") != 0 && strncmp(end, ".exit.", 6) != 0 &&
+        strcmp(end, ".termination") != 0)
         return false;
     *ret_n = (unsigned)n;
     return true;
@@ -171,8 +178,14 @@ void wl_run_record_prune(const char *ctr_dir, unsigned keep_from)
     struct dirent *e;
     while ((e = readdir(d))) {
         unsigned n;
-        if (run_file(e->d_name, &n) && n < keep_from)
-            (void)unlinkat(dirfd(d), e->d_name, 0);
+        if (!run_file(e->d_name, &n) || n >= keep_from)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) < 0 && errno == EISDIR) {
+            /* n.termination: the guest may have made more in it */
+            _cleanup_free_ char *path = NULL;
+            if (asprintf(&path, "%s/%s", ctr_dir, e->d_name) >= 0)
+                (void)wl_remove_tree(path, NULL);
+        }
     }
     closedir(d);
 }

@@ -1,5 +1,6 @@
 #include "pod/spec.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -364,6 +365,8 @@ static void container_clear(struct wl_container *c)
     free(c->image_pull_policy);
     free(c->restart_policy);
     free(c->working_dir);
+    free(c->termination_message_path);
+    free(c->termination_message_policy);
 }
 
 static int parse_env_list(const json_t *o, const char *path,
@@ -515,6 +518,9 @@ static int check_one_of(const char *v, const char *path, const char *key,
 
 static const char *const pull_policies[] = {"Always", "IfNotPresent", "Never"};
 
+static const char *const message_policies[] = {"File",
+                                               "FallbackToLogsOnError"};
+
 static int parse_container(const json_t *o, const char *path,
                            const struct wl_pod_spec *s, struct wl_container *c,
                            struct wl_error *err)
@@ -537,10 +543,24 @@ static int parse_container(const json_t *o, const char *path,
         get_str(o, "workingDir", path, false, &c->working_dir, err) < 0 ||
         get_str(o, "restartPolicy", path, false, &c->restart_policy, err) <
             0 ||
+        get_str(o, "terminationMessagePath", path, false,
+                &c->termination_message_path, err) < 0 ||
+        get_str(o, "terminationMessagePolicy", path, false,
+                &c->termination_message_policy, err) < 0 ||
+        check_one_of(c->termination_message_policy, path,
+                     "terminationMessagePolicy", message_policies,
+                     WL_ARRAY_SIZE(message_policies),
+                     "File or FallbackToLogsOnError", err) < 0 ||
         get_object(o, "securityContext", path, &sc, err) < 0)
         return -1;
     if (sc && get_bool(sc, "privileged", sub, &c->privileged, err) < 0)
         return -1;
+    /* The API server's defaults (SetDefaults_Container). */
+    if ((!c->termination_message_path &&
+         !(c->termination_message_path = strdup("/dev/termination-log"))) ||
+        (!c->termination_message_policy &&
+         !(c->termination_message_policy = strdup("File"))))
+        return wl_error_set(err, ENOMEM, "%s", path);
     return 0;
 }
 

@@ -110,6 +110,11 @@ struct wl_container {
     char *image_pull_policy;  /* Always / IfNotPresent / Never, NULL unset */
     char *restart_policy;     /* the container's own (sidecars), NULL unset */
     char *working_dir;        /* NULL when unset */
+    /* terminationMessagePath / terminationMessagePolicy, defaulted as the
+     * API server does ("/dev/termination-log", "File") for pods that do
+     * not come from it (wasmlet run POD.yaml) */
+    char *termination_message_path;
+    char *termination_message_policy; /* File or FallbackToLogsOnError */
     bool privileged;          /* securityContext.privileged */
 };
 

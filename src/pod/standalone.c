@@ -798,6 +798,29 @@ static void ctr_done(struct sa *sa, struct sa_pod *p, struct ctr *c)
         fail_status(sa, code);
 }
 
+/* s with line ends shown as \n and \r, for a log line; NULL for NULL. */
+static char *one_line(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = 0;
+    for (const char *c = s; *c; c++)
+        n += *c == '\n' || *c == '\r' ? 2 : 1;
+    char *out = malloc(n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *c = s; *c; c++) {
+        if (*c == '\n' || *c == '\r') {
+            *o++ = '\\';
+            *o++ = *c == '\n' ? 'n' : 'r';
+        } else {
+            *o++ = *c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 static void ctr_exited(struct sa *sa, struct sa_pod *p, struct ctr *c,
                        struct wl_pod_msg *m)
 {
@@ -815,13 +838,17 @@ static void ctr_exited(struct sa *sa, struct sa_pod *p, struct ctr *c,
         stop_pod(sa, p);
         return;
     }
-    ctr_run_ended(c, m->when, &m->result, p->deadline_hit);
+    ctr_run_ended(c, m->when, &m->result, m->term_message, p->deadline_hit);
     const struct term *t = &c->last;
     bool stopping = sa->stopping || p->done || p->deadline_hit;
-    if (t->exit_code != 0 && !stopping)
+    /* The message is what a user would read in the terminated state (a
+     * trap, the termination message): shown for a success too. */
+    if ((t->exit_code != 0 && !stopping) || t->message) {
+        _cleanup_free_ char *msg = one_line(t->message);
         log_info("pod=%s container=%s exit_code=%d reason=%s%s%s", pod_name(p),
                  c->spec->name, t->exit_code, t->reason,
-                 t->message ? " message=" : "", t->message ? t->message : "");
+                 msg ? " message=" : "", msg ? msg : "");
+    }
     if (!ctr_should_restart(c, p->src->spec->restart_policy, stopping)) {
         ctr_done(sa, p, c);
         return;

@@ -28,7 +28,9 @@
  * CrashLoopBackOff (pod/backoff.h); activeDeadlineSeconds. SIGINT and
  * SIGTERM (which the caller blocks before calling) stop every module and
  * end the loop. Output goes to the CRI logs under
- * <data_dir>/pods/<uid>/<container>/ and to our stdout/stderr.
+ * <data_dir>/pods/<uid>/<container>/ and to our stdout/stderr; a run that
+ * failed or left a message (a trap, its termination message: the
+ * runner's, pod/termmsg.h) is logged with it on stderr.
  */
 #ifndef WL_POD_STANDALONE_H
 #define WL_POD_STANDALONE_H

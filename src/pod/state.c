@@ -1,8 +1,10 @@
 #include "pod/state.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pod/termmsg.h"
 #include "util/time.h"
 
 void term_clear(struct term *t)
@@ -19,8 +21,28 @@ void ctr_set_waiting(struct ctr *c, const char *reason, const char *msg)
     c->wait_message = msg ? strdup(msg) : NULL;
 }
 
+static void term_set_kind(struct term *t, enum wl_exit_kind kind,
+                          int exit_code, bool oom, const char *message,
+                          bool deadline_hit);
+
 void term_set(struct term *t, enum wl_exit_kind kind, int exit_code,
-              bool oom, const char *message, bool deadline_hit)
+              bool oom, const char *message, const char *term_message,
+              bool deadline_hit)
+{
+    term_set_kind(t, kind, exit_code, oom, message, deadline_hit);
+    if (!term_message || !*term_message)
+        return;
+    char *joined = NULL;
+    if (asprintf(&joined, "%s%s%s", t->message ? t->message : "",
+                 t->message ? ": " : "", term_message) < 0)
+        return; /* out of memory: the runtime's message alone */
+    free(t->message);
+    t->message = joined;
+}
+
+static void term_set_kind(struct term *t, enum wl_exit_kind kind,
+                          int exit_code, bool oom, const char *message,
+                          bool deadline_hit)
 {
     /* The module failed after a memory.grow past limits.memory was
      * refused (runtime/memory.c): what the kubelet reports for a
@@ -52,7 +74,8 @@ void term_set(struct term *t, enum wl_exit_kind kind, int exit_code,
 }
 
 void ctr_run_ended(struct ctr *c, time_t finished,
-                   const struct wl_run_result *res, bool deadline_hit)
+                   const struct wl_run_result *res, const char *term_message,
+                   bool deadline_hit)
 {
     term_clear(&c->prev);
     c->prev = c->last;
@@ -62,7 +85,7 @@ void ctr_run_ended(struct ctr *c, time_t finished,
     c->last.started = c->started;
     c->last.finished = finished;
     term_set(&c->last, res->kind, res->exit_code, res->oom, res->message,
-             deadline_hit);
+             term_message, deadline_hit);
     c->state = CTR_TERMINATED;
 }
 
@@ -146,7 +169,16 @@ const char *pod_phase_of(const struct ctr *init, size_t ninit,
     return running ? "Running" : "Pending";
 }
 
-json_t *ctr_state_json(const struct ctr *c)
+/* message cut to max bytes (0: whole), between characters. */
+static void set_message(json_t *t, const char *message, size_t max)
+{
+    if (!t || !message)
+        return;
+    size_t n = max ? wl_termmsg_cut(message, max) : strlen(message);
+    json_object_set_new(t, "message", json_stringn(message, n));
+}
+
+json_t *ctr_state_json(const struct ctr *c, size_t max_message)
 {
     char t1[40], t2[40];
     if (c->state == CTR_RUNNING) {
@@ -159,8 +191,7 @@ json_t *ctr_state_json(const struct ctr *c)
         json_t *t = json_pack("{s:i, s:s, s:s, s:s}", "exitCode",
                               c->last.exit_code, "reason", c->last.reason,
                               "startedAt", t1, "finishedAt", t2);
-        if (t && c->last.message)
-            json_object_set_new(t, "message", json_string(c->last.message));
+        set_message(t, c->last.message, max_message);
         return json_pack("{s:o}", "terminated", t);
     }
     json_t *w = json_pack("{s:s}", "reason", c->wait_reason);
@@ -169,7 +200,7 @@ json_t *ctr_state_json(const struct ctr *c)
     return json_pack("{s:o}", "waiting", w);
 }
 
-json_t *ctr_last_state_json(const struct ctr *c)
+json_t *ctr_last_state_json(const struct ctr *c, size_t max_message)
 {
     /* lastState: the run before the current one. */
     const struct term *t = c->state == CTR_TERMINATED ? &c->prev : &c->last;
@@ -182,7 +213,6 @@ json_t *ctr_last_state_json(const struct ctr *c)
     json_t *j = json_pack("{s:i, s:s, s:s, s:s}", "exitCode", t->exit_code,
                           "reason", t->reason, "startedAt", t1, "finishedAt",
                           t2);
-    if (j && t->message)
-        json_object_set_new(j, "message", json_string(t->message));
+    set_message(j, t->message, max_message);
     return json_pack("{s:o}", "terminated", j);
 }

@@ -59,14 +59,18 @@ void ctr_set_waiting(struct ctr *c, const char *reason, const char *msg);
  * (Completed, Error, OOMKilled, DeadlineExceeded) and message. A module
  * that failed after its memory limit refused a grow is OOMKilled (137); a
  * module stopped by us is 137, DeadlineExceeded when the pod's deadline
- * stopped it. */
+ * stopped it. term_message, the run's termination message (pod/termmsg.h,
+ * may be NULL), follows the runtime's message after ": ", as the kubelet
+ * joins them. */
 void term_set(struct term *t, enum wl_exit_kind kind, int exit_code,
-              bool oom, const char *message, bool deadline_hit);
+              bool oom, const char *message, const char *term_message,
+              bool deadline_hit);
 
 /* A run of c ended at finished: the previous end becomes lastState, c is
- * terminated with the new one. */
+ * terminated with the new one (term_message as term_set's). */
 void ctr_run_ended(struct ctr *c, time_t finished,
-                   const struct wl_run_result *res, bool deadline_hit);
+                   const struct wl_run_result *res, const char *term_message,
+                   bool deadline_hit);
 
 /* Whether c is a sidecar: an init container with restartPolicy Always,
  * which starts in its turn, runs beside the app containers, restarts
@@ -99,8 +103,10 @@ bool ctr_should_restart(const struct ctr *c, const char *policy,
 const char *pod_phase_of(const struct ctr *init, size_t ninit,
                          const struct ctr *ctrs, size_t n, bool failed);
 
-/* containerStatuses[].state and .lastState. */
-json_t *ctr_state_json(const struct ctr *c);
-json_t *ctr_last_state_json(const struct ctr *c);
+/* containerStatuses[].state and .lastState; a terminated message is cut
+ * to max_message bytes (the pod's share of the kubelet's 12 KiB,
+ * wl_termmsg_budget; 0: no cut). */
+json_t *ctr_state_json(const struct ctr *c, size_t max_message);
+json_t *ctr_last_state_json(const struct ctr *c, size_t max_message);
 
 #endif

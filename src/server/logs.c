@@ -903,7 +903,8 @@ int wl_log_reader_open(const char *ctr_dir, unsigned run,
      * before it writes n.exit (pod/runner.c): when the run had ended
      * before we open the files, P records at their end are that line,
      * not one still being split (and n.log will not rotate again). */
-    bool ended = exists(r->exit_path) || exists(r->next_path);
+    bool ended = opts->ended || exists(r->exit_path) ||
+                 exists(r->next_path);
     if (open_files(r, err) < 0) {
         wl_log_reader_free(r);
         return -1;

@@ -13,7 +13,8 @@
  * never a record still being written (the bytes after the last '\n'),
  * and never a line still being split into P records -- unless the run
  * ended (n.exit or (n+1).log exists): then trailing P records are its
- * unfinished last line, shown without a final '\n'.
+ * unfinished last line, shown without a final '\n' (opts.ended says so
+ * for a caller that knows it before n.exit exists).
  *
  *     struct wl_log_opts o = {.follow = true, .tail_lines = 10};
  *     if (wl_log_reader_open(dir, 3, &o, &r, &err) < 0) ... 404
@@ -42,6 +43,9 @@ struct wl_log_opts {
     bool timestamps;     /* prefix each line with its RFC3339Nano time and
                             a space, as the kubelet does */
     int64_t limit_bytes; /* > 0: stop after this many bytes of output */
+    bool ended;          /* the caller knows the run ended and its log is
+                            closed, before n.exit is written (the runner
+                            reading its own log: pod/termmsg.c) */
 };
 
 struct wl_log_reader;

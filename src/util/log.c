@@ -9,6 +9,7 @@
 
 #include "util/hex.h"
 #include "util/time.h"
+#include "util/utf8.h"
 
 static enum wl_log_level max_level = WL_LOG_INFO;
 static enum wl_log_format log_format = WL_LOG_TEXT;
@@ -63,26 +64,6 @@ int wl_log_format_parse(const char *s, enum wl_log_format *ret)
     return 0;
 }
 
-/* The length of the well-formed UTF-8 sequence at s (n > 0 bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t width = s[0] < 0x80                    ? 1
-                   : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
-                   : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-                   : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
-                                                  : 0;
-    if (width == 0 || width > n)
-        return 0;
-    for (size_t i = 1; i < width; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    /* overlong 3- and 4-byte forms, surrogates, above U+10FFFF */
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-        return 0;
-    return width;
-}
-
 /* Appends msg as the contents of a JSON string to out (which has room for
  * cap bytes, and already n of them), escaping what JSON requires and
  * replacing bytes that are not UTF-8 with U+FFFD: messages quote outside
@@ -106,7 +87,7 @@ static size_t json_escape(char *out, size_t n, size_t cap, const char *msg)
             memcpy(esc, "\\u00", 4);
             wl_hex_encode(&c, 1, esc + 4); /* and a NUL, in esc[6] */
             elen = 6;
-        } else if (c >= 0x80 && !(width = utf8_len(s + i, len - i))) {
+        } else if (c >= 0x80 && !(width = wl_utf8_len(s + i, len - i))) {
             memcpy(esc, "\\ufffd", elen = 6);
             width = 1;
         }

@@ -353,8 +353,10 @@ def test_on_failure_restarts_with_backoff_until_the_deadline(tmp_path):
     assert "pod=crash reason=DeadlineExceeded: Pod was active on the node " \
         "longer than the specified deadline" in r.stderr
     (uid_dir,) = (data / "pods").iterdir()
+    # each run: its log, its record, its termination-log dir
     assert sorted(x.name for x in (uid_dir / "c").iterdir()) == [
-        "0.exit", "0.log", "1.exit", "1.log"]
+        "0.exit", "0.log", "0.termination", "1.exit", "1.log",
+        "1.termination"]
 
 
 def test_on_failure_does_not_restart_a_success(tmp_path):

@@ -22,7 +22,7 @@ static void end_run(struct ctr *c, enum wl_exit_kind kind, int code,
                               .message = (char *)msg};
     c->state = CTR_RUNNING;
     c->started = 100;
-    ctr_run_ended(c, 105, &r, deadline);
+    ctr_run_ended(c, 105, &r, NULL, deadline);
 }
 
 static void ctr_free(struct ctr *c)
@@ -171,17 +171,17 @@ static void test_phase_follows_containers(void)
 static void test_state_json(void)
 {
     struct ctr c = ctr_new(false);
-    json_t *j = ctr_state_json(&c);
+    json_t *j = ctr_state_json(&c, 0);
     CHECK_STR(json_string_value(json_object_get(
                   json_object_get(j, "waiting"), "reason")),
               "ContainerCreating");
     json_decref(j);
-    j = ctr_last_state_json(&c);
+    j = ctr_last_state_json(&c, 0);
     CHECK_INT(json_object_size(j), 0);
     json_decref(j);
 
     end_run(&c, WL_EXIT_TRAP, -1, false, "boom", false);
-    j = ctr_state_json(&c);
+    j = ctr_state_json(&c, 0);
     json_t *t = json_object_get(j, "terminated");
     CHECK_INT(json_integer_value(json_object_get(t, "exitCode")), 1);
     CHECK_STR(json_string_value(json_object_get(t, "message")), "boom");
@@ -191,10 +191,41 @@ static void test_state_json(void)
 
     /* waiting to run again: lastState is the run that ended */
     ctr_set_waiting(&c, "CrashLoopBackOff", "back-off 10s");
-    j = ctr_last_state_json(&c);
+    j = ctr_last_state_json(&c, 0);
     t = json_object_get(j, "terminated");
     CHECK_STR(json_string_value(json_object_get(t, "reason")), "Error");
     json_decref(j);
+    ctr_free(&c);
+}
+
+/* The kubelet joins the runtime's message and the termination message
+ * with ": "; lastState keeps it; the status cuts it to the pod's share. */
+static void test_termination_message_joins_and_is_cut(void)
+{
+    struct ctr c = ctr_new(false);
+    struct wl_run_result exit3 = {.kind = WL_EXIT_CODE, .exit_code = 3};
+    struct wl_run_result trap = {.kind = WL_EXIT_TRAP, .exit_code = -1,
+                                 .message = "boom"};
+    c.started = 100;
+    ctr_run_ended(&c, 105, &exit3, "last words", false);
+    CHECK_STR(c.last.message, "last words");
+    ctr_run_ended(&c, 106, &trap, "caf\xc3\xa9", false);
+    CHECK_STR(c.last.message, "boom: caf\xc3\xa9");
+    CHECK_STR(c.prev.message, "last words");
+    json_t *j = ctr_state_json(&c, 10);
+    CHECK_STR(json_string_value(json_object_get(
+                  json_object_get(j, "terminated"), "message")),
+              "boom: caf"); /* 10 bytes would split the \xc3\xa9 */
+    json_decref(j);
+    ctr_set_waiting(&c, "CrashLoopBackOff", NULL);
+    j = ctr_last_state_json(&c, 0);
+    CHECK_STR(json_string_value(json_object_get(
+                  json_object_get(j, "terminated"), "message")),
+              "boom: caf\xc3\xa9");
+    json_decref(j);
+    /* an empty termination message adds nothing */
+    ctr_run_ended(&c, 107, &exit3, "", false);
+    CHECK(c.last.message == NULL);
     ctr_free(&c);
 }
 
@@ -249,4 +280,5 @@ static void test_sidecars_start_rerun_and_do_not_fail_the_pod(void)
 WL_TEST_MAIN(WL_T(test_run_ends_map_to_reasons),
              WL_T(test_restart_policy_table),
              WL_T(test_phase_follows_containers), WL_T(test_state_json),
+             WL_T(test_termination_message_joins_and_is_cut),
              WL_T(test_sidecars_start_rerun_and_do_not_fail_the_pod))

@@ -49,13 +49,15 @@ static void test_ended_runs_read_back(void)
     struct wl_error err = WL_ERROR_INIT;
     struct wl_run_result res = {.kind = WL_EXIT_TRAP, .exit_code = -1,
                                 .message = "wasm trap: unreachable"};
-    CHECK_INT(wl_run_record_write(dir, 0, &res, NULL, 100, 105, &err), 0);
+    CHECK_INT(wl_run_record_write(dir, 0, &res, NULL, "last words\n", 100,
+                                  105, &err),
+              0);
     touch(1);
     touch(10); /* numeric order, not text order */
     touch(9);
     struct wl_run_result ok = {.kind = WL_EXIT_CODE, .exit_code = 3,
                                .oom = true};
-    CHECK_INT(wl_run_record_write(dir, 10, &ok, NULL, 200, 201, &err), 0);
+    CHECK_INT(wl_run_record_write(dir, 10, &ok, NULL, NULL, 200, 201, &err), 0);
 
     struct wl_run_record rec;
     CHECK_INT(wl_run_record_last(dir, &rec), 1);
@@ -67,18 +69,21 @@ static void test_ended_runs_read_back(void)
     CHECK_INT((long long)rec.started_at, 200);
     CHECK_INT((long long)rec.finished_at, 201);
     CHECK(rec.message == NULL);
+    CHECK(rec.term_message == NULL);
     wl_run_record_clear(&rec);
 
     CHECK_INT(wl_run_record_read(dir, 0, &rec), 1);
     CHECK_INT(rec.kind, WL_EXIT_TRAP);
     CHECK(!rec.oom);
     CHECK_STR(rec.message, "wasm trap: unreachable");
+    /* the termination message survives a wasmlet restart */
+    CHECK_STR(rec.term_message, "last words\n");
     wl_run_record_clear(&rec);
     CHECK_INT(wl_run_record_read(dir, 9, &rec), 0);
     CHECK(!rec.ended);
 
     /* could not start: no result, a message */
-    CHECK_INT(wl_run_record_write(dir, 11, NULL, "missing import", 300, 300,
+    CHECK_INT(wl_run_record_write(dir, 11, NULL, "missing import", NULL, 300, 300,
                                   &err),
               0);
     touch(11);
@@ -136,7 +141,16 @@ static void test_prune_keeps_the_runs_from_keep_from(void)
         touch_path("prune", gone[i]);
     for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
         touch_path("prune", kept[i]);
+    /* run 1's termination message dir (pod/termmsg.h), with its file */
+    char tdir[300];
+    snprintf(tdir, sizeof(tdir), "%s/1.termination", sub);
+    CHECK_INT(mkdir(tdir, 0700), 0);
+    touch_path("prune/1.termination", "termination-log");
+    snprintf(tdir, sizeof(tdir), "%s/2.termination", sub);
+    CHECK_INT(mkdir(tdir, 0700), 0);
     wl_run_record_prune(sub, 2);
+    CHECK(!present("prune", "1.termination"));
+    CHECK(present("prune", "2.termination"));
     for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
         if (present("prune", gone[i]))
             WL_FAIL("%s was not removed", gone[i]);
