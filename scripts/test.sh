@@ -35,8 +35,10 @@ phase_t=0 phase_name=
 phase_rows=()
 
 phase() { phase_t=$SECONDS phase_name=$1; wl_log "$1"; }
+# row NAME SECONDS: one line of the phase table.
+row() { printf '%-32s %7d' "$1" "$2"; }
 phase_end() {
-    phase_rows+=("$(printf '%-32s %7d' "$phase_name" $((SECONDS - phase_t)))")
+    phase_rows+=("$(row "$phase_name" $((SECONDS - phase_t)))")
     wl_log "  ($((SECONDS - phase_t)) s)"
 }
 ok() { passed=$((passed + ${1:-1})); }
@@ -152,7 +154,7 @@ fuzz_collect() {
     want=$(find tests/fuzz/corpus -mindepth 1 -maxdepth 1 -type d | wc -l)
     ((n == want)) || bad "fuzz: $n of $want targets ran"
     phase_end
-    phase_rows+=("$(printf '%-32s %7d' "  (fuzz, overlapped, in all)" $((SECONDS - fuzz_t)))")
+    phase_rows+=("$(row "  (fuzz, overlapped, in all)" $((SECONDS - fuzz_t)))")
 }
 
 # e2e LABEL BUILD_DIR WORKERS MAX_SECONDS [PYTEST_ARGS...] -- ENV...
@@ -191,7 +193,8 @@ summary() {
     echo
     echo "phase                            seconds"
     printf '%s\n' "${phase_rows[@]}"
-    printf '%-32s %7d\n' "total" "$total"
+    row total "$total"
+    echo
     echo "total: $total s"
     for f in "${failures[@]}"; do
         printf 'FAILED: %s\n' "$f"

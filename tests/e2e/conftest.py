@@ -327,12 +327,12 @@ class ClusterView:
 
 
 def _module_namespace(cluster, module):
-    """Creates the module's namespace (named for the module: test_pods ->
+    """Creates the namespace of the module named module (test_pods ->
     pods), with the node selector of its group, and waits for what the
     controller-manager puts in every namespace (the default
     ServiceAccount, which pod admission needs, and kube-root-ca.crt);
     yields its view of the cluster, and deletes the namespace after."""
-    ns = module.rsplit(".", 1)[-1].removeprefix("test_").replace("_", "-")
+    ns = module.removeprefix("test_").replace("_", "-")
     cluster.kubectl(
         "create",
         "-f",
@@ -405,9 +405,7 @@ class _SharedServices:
         }
         reg_base = self.base / "registry" / "registry"
         reg_base.parent.mkdir(parents=True, exist_ok=True)
-        r = self._enter(_registry_fixture(reg_base, tls=False))
-        t = self._enter(_registry_fixture(reg_base, tls=True))
-        k = self._enter(_registry_fixture(reg_base, tls=False, make=TokenRegistry))
+        r, t, k = [self._enter(_registry_of(reg_base, kind)) for kind in ("plain", "tls", "token")]
         self.info["registries"] = {
             "base": str(reg_base),
             "plain": r.port,
@@ -769,14 +767,18 @@ def _registry_base(tmp_path_factory):
     return tmp_path_factory.mktemp("registry") / "registry"
 
 
+def _registry_of(base, kind):
+    """_registry_fixture for a registry of kind: plain, tls or token."""
+    make = TokenRegistry if kind == "token" else None
+    yield from _registry_fixture(base, tls=kind == "tls", make=make)
+
+
 def _shared_registry(request, kind):
     """The shared registry of kind (plain, tls, token): the controller's
     under pytest-xdist, else one this process starts when first needed."""
     info = _shared_info(request.config)
     if info is None:
-        base = request.getfixturevalue("_registry_base")
-        make = TokenRegistry if kind == "token" else None
-        yield from _registry_fixture(base, tls=kind == "tls", make=make)
+        yield from _registry_of(request.getfixturevalue("_registry_base"), kind)
         return
     r = info["registries"]
     if kind == "token":
@@ -807,8 +809,7 @@ def _module_registry(request, tmp_path_factory, kind):
     if getattr(request.module, "OWN_REGISTRY", False):
         name = request.module.__name__.rsplit(".", 1)[-1]
         base = tmp_path_factory.mktemp(f"registry-{name}") / "registry"
-        make = TokenRegistry if kind == "token" else None
-        yield from _registry_fixture(base, tls=kind == "tls", make=make)
+        yield from _registry_of(base, kind)
     else:
         yield request.getfixturevalue(f"_shared_{kind}_registry")
 
